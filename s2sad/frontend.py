@@ -1,0 +1,628 @@
+"""Frontend: Python source -> Wengert-list IR.
+
+Takes a live function (``inspect.getsource``) or a function in a file read statically (the
+CLI), parses it with gast, resolves every name against the function's globals, closure and
+builtins, desugars augmented assignment and tuple assignment, and lowers each expression
+so that every intermediate result is named exactly once::
+
+    def foo(x, y):            def foo(x, y):
+        a = x + 5       ->        a = add x 5
+        a *= y                    a.1 = mul a y
+        return a                  return a.1
+
+Anything outside the subset raises a located ``CompileError`` that says what to do instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib
+import inspect
+import math
+import textwrap
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import gast
+
+from . import errors
+from .ir import Const, Function, Global, Loc, Names, Op, Param, Stmt, Value, Var
+from .primitives import BINARY_OPS, COMPARE_OPS, UNARY_OPS, Prim, prim_of_callable
+
+
+@dataclass(frozen=True)
+class SourceFunction:
+    """A parsed function and what its names can refer to."""
+
+    node: gast.FunctionDef
+    filename: str
+    lines: tuple[str, ...]  # the file's lines, for locations
+    first_line: int  # file line of the dedented source's line 1
+    col_shift: int  # columns removed by dedenting
+    namespace: Mapping[str, object]  # globals, with closure cells laid over them
+    defaults: tuple[object, ...] = ()  # evaluated defaults of positional params, if known
+    kwdefaults: Mapping[str, object] = field(default_factory=dict)
+
+    def loc(self, node: gast.AST) -> Loc:
+        lineno = getattr(node, "lineno", 1) + self.first_line - 1
+        col = getattr(node, "col_offset", 0) + self.col_shift
+        line = self.lines[lineno - 1].rstrip("\n") if 0 < lineno <= len(self.lines) else ""
+        return Loc(self.filename, lineno, col, line)
+
+    def error(self, kind: type[errors.CompileError], node: gast.AST, message: str):
+        return kind.at(self.loc(node), message)
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """The IR of a function and the objects its ``Global`` values name (by root name)."""
+
+    fn: Function
+    bindings: dict[str, object]
+    source: SourceFunction
+
+
+# --------------------------------------------------------------------------------------
+# Getting the source
+
+
+def from_function(f: Callable) -> SourceFunction:
+    """Parse a live function; its globals and closure cells resolve the names."""
+    name = getattr(f, "__name__", repr(f))
+    if not isinstance(f, types.FunctionType):
+        raise errors.NoSource(
+            f"`{name}` is not a Python function with source code (it is "
+            f"{type(f).__name__}); s2sad differentiates functions written with `def`")
+    filename = f.__code__.co_filename
+    try:
+        lines, first = inspect.getsourcelines(f)
+    except (OSError, TypeError) as exc:
+        raise errors.NoSource(
+            f"the source of `{name}` is not available ({exc}); define it with `def` in a "
+            f"file so that s2sad can read it", filename, f.__code__.co_firstlineno) from None
+    if f.__name__ == "<lambda>":
+        raise errors.UnsupportedSyntax(
+            "a lambda cannot be differentiated yet; define the function with `def`",
+            filename, first, 0, lines[0] if lines else "")
+    namespace = dict(f.__globals__)
+    for var, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
+        try:
+            namespace[var] = cell.cell_contents
+        except ValueError:  # an empty cell: the variable is not bound yet
+            pass
+    try:
+        all_lines = tuple(inspect.findsource(f)[0])
+    except (OSError, TypeError):
+        all_lines = ()
+    source = _parse_def(lines, first, filename, f.__name__)
+    return SourceFunction(
+        source.node, filename, all_lines or tuple(lines), source.first_line,
+        source.col_shift, namespace, tuple(f.__defaults__ or ()), dict(f.__kwdefaults__ or {}))
+
+
+def from_file(path: str, name: str) -> SourceFunction:
+    """Parse function ``name`` in file ``path`` without importing or running that file.
+
+    Names resolve against the file's imports of standard numeric modules (``math``,
+    ``numpy``), its module-level literal constants, and builtins.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise errors.NoSource(f"cannot read {path}: {exc.strerror}", path) from None
+    try:
+        module = gast.parse(text)
+    except SyntaxError as exc:
+        raise errors.UnsupportedSyntax(
+            f"the file does not parse: {exc.msg}", path, exc.lineno or 0,
+            max((exc.offset or 1) - 1, 0), exc.text or "") from None
+    lines = tuple(text.splitlines(keepends=True))
+    namespace = _static_namespace(module)
+    for node in module.body:
+        if isinstance(node, gast.FunctionDef) and node.name == name:
+            node.decorator_list = []
+            return SourceFunction(node, path, lines, 1, 0, namespace)
+    raise errors.NoSource(f"there is no function `{name}` at the top level of {path}", path)
+
+
+_IMPORTABLE = ("math", "cmath", "numpy", "scipy")
+
+
+def _static_namespace(module: gast.Module) -> dict[str, object]:
+    """What a module's top level binds, found without running it."""
+    namespace: dict[str, object] = {}
+    for node in module.body:
+        if isinstance(node, gast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in _IMPORTABLE:
+                    target = importlib.import_module(alias.name)
+                    if alias.asname:
+                        namespace[alias.asname] = target
+                    else:
+                        root = alias.name.split(".")[0]
+                        namespace[root] = importlib.import_module(root)
+        elif isinstance(node, gast.ImportFrom) and node.module \
+                and node.module.split(".")[0] in _IMPORTABLE and not node.level:
+            source = importlib.import_module(node.module)
+            for alias in node.names:
+                if hasattr(source, alias.name):
+                    namespace[alias.asname or alias.name] = getattr(source, alias.name)
+        elif isinstance(node, (gast.Assign, gast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, gast.Assign) else [node.target]
+            try:
+                value = ast.literal_eval(gast.gast_to_ast(node.value))
+            except (ValueError, TypeError, SyntaxError):
+                continue
+            for target in targets:
+                if isinstance(target, gast.Name):
+                    namespace[target.id] = value
+        elif isinstance(node, gast.FunctionDef):
+            namespace[node.name] = _StaticFunction(node.name)
+    return namespace
+
+
+@dataclass(frozen=True)
+class _StaticFunction:
+    """A function defined in a file the CLI reads but does not run."""
+
+    name: str
+
+
+def _parse_def(lines: list[str], first: int, filename: str, name: str) -> SourceFunction:
+    text = "".join(lines)
+    dedented = textwrap.dedent(text)
+    shift = (len(lines[0]) - len(lines[0].lstrip())) - (
+        len(dedented.splitlines()[0]) - len(dedented.splitlines()[0].lstrip()))
+    try:
+        module = gast.parse(dedented)
+    except SyntaxError as exc:
+        raise errors.NoSource(
+            f"the source of `{name}` does not parse on its own ({exc.msg}); define it with "
+            f"`def` at the start of a line", filename, first) from None
+    node = next((n for n in module.body if isinstance(n, gast.FunctionDef)), None)
+    if node is None:
+        raise errors.NoSource(f"no `def {name}` found in its source", filename, first)
+    node.decorator_list = []
+    return SourceFunction(node, filename, tuple(lines), first, shift, {})
+
+
+# --------------------------------------------------------------------------------------
+# Lowering
+
+
+_SUBSET_ADVICE = {
+    gast.If: "`if` statements are not supported yet (branches come with control flow); "
+             "express the choice with `min`, `max` or `abs`, or keep the branch outside "
+             "the function you differentiate",
+    gast.For: "`for` loops are not supported yet (loops come with control flow); unroll "
+              "the loop by hand or keep it outside the function you differentiate",
+    gast.While: "`while` loops are not supported yet (loops come with control flow); keep "
+                "the loop outside the function you differentiate",
+    gast.Try: "`try` is not in the differentiable subset; move it outside the function you "
+              "differentiate",
+    gast.With: "`with` is not in the differentiable subset; move it outside the function "
+               "you differentiate",
+    gast.ClassDef: "classes are not in the differentiable subset; define the class at "
+                   "module level and differentiate a plain function",
+    gast.FunctionDef: "nested functions are not supported yet; define the function at "
+                      "module level",
+    gast.AsyncFunctionDef: "`async` functions are not in the differentiable subset",
+    gast.AsyncFor: "`async for` is not in the differentiable subset",
+    gast.AsyncWith: "`async with` is not in the differentiable subset",
+    gast.Global: "`global` is not in the differentiable subset; pass the value as a "
+                 "parameter and return the new value instead",
+    gast.Nonlocal: "`nonlocal` is not in the differentiable subset; pass the value as a "
+                   "parameter and return the new value instead",
+    gast.Raise: "`raise` is not in the differentiable subset; check inputs before calling "
+                "the function you differentiate",
+    gast.Assert: "`assert` is not in the differentiable subset; check inputs before "
+                 "calling the function you differentiate",
+    gast.Delete: "`del` is not in the differentiable subset; remove it (values are freed "
+                 "when the function returns)",
+    gast.Import: "imports inside the function are not in the subset; import at module "
+                 "level",
+    gast.ImportFrom: "imports inside the function are not in the subset; import at module "
+                     "level",
+    gast.Break: "`break` is only meaningful in a loop, and loops are not supported yet",
+    gast.Continue: "`continue` is only meaningful in a loop, and loops are not supported "
+                   "yet",
+    gast.IfExp: "conditional expressions are not supported yet (they come with control "
+                "flow); use `min`, `max` or `abs`, or compute the choice outside",
+    gast.BoolOp: "`and`/`or` are not supported yet (they come with control flow)",
+    gast.Lambda: "lambdas inside the function are not supported yet; define a function at "
+                 "module level",
+    gast.Subscript: "indexing is not supported yet (arrays come in a later release); pass "
+                    "the elements as separate parameters",
+    gast.List: "lists are not supported yet; pass the values as separate parameters",
+    gast.Dict: "dicts are not in the differentiable subset",
+    gast.Set: "sets are not in the differentiable subset",
+    gast.ListComp: "list comprehensions are not supported yet",
+    gast.SetComp: "set comprehensions are not in the differentiable subset",
+    gast.DictComp: "dict comprehensions are not in the differentiable subset",
+    gast.GeneratorExp: "generator expressions are not in the differentiable subset",
+    gast.Yield: "generators (`yield`) are not in the differentiable subset; return a value",
+    gast.YieldFrom: "generators (`yield from`) are not in the differentiable subset",
+    gast.Await: "`await` is not in the differentiable subset",
+    gast.JoinedStr: "f-strings are not in the differentiable subset",
+    gast.Starred: "starred expressions are not in the differentiable subset; pass values "
+                  "explicitly",
+    gast.NamedExpr: "assignment expressions (`:=`) are not in the subset; use a separate "
+                    "assignment",
+}
+_MATCH = getattr(gast, "Match", None)
+if _MATCH is not None:
+    _SUBSET_ADVICE[_MATCH] = "`match` is not in the differentiable subset; use `if`/`elif`"
+
+
+def _unsupported(src: SourceFunction, node: gast.AST) -> errors.CompileError:
+    advice = _SUBSET_ADVICE.get(type(node))
+    if advice is None:
+        advice = f"`{type(node).__name__}` is not in the differentiable subset"
+    return src.error(errors.UnsupportedSyntax, node, advice)
+
+
+def lower(src: SourceFunction) -> Lowered:
+    return _Lowerer(src).run()
+
+
+def _assigned_names(node: gast.FunctionDef) -> set[str]:
+    names: set[str] = set()
+    for sub in gast.walk(node):
+        if isinstance(sub, gast.Name) and isinstance(sub.ctx, (gast.Store, gast.Del)):
+            names.add(sub.id)
+    return names
+
+
+class _Lowerer:
+    def __init__(self, src: SourceFunction) -> None:
+        self.src = src
+        self.names = Names()
+        self.env: dict[str, Value] = {}  # local variable -> its current SSA value
+        self.body: list[Stmt] = []
+        self.bindings: dict[str, object] = {}
+        self.locals = _assigned_names(src.node)
+
+    # --- the function ---------------------------------------------------------------
+
+    def run(self) -> Lowered:
+        node = self.src.node
+        params = self.params(node.args)
+        statements = list(node.body)
+        if statements and _is_docstring(statements[0]):
+            statements = statements[1:]
+        out = None
+        for i, stmt in enumerate(statements):
+            if isinstance(stmt, gast.Return):
+                if i != len(statements) - 1:
+                    raise self.src.error(
+                        errors.UnsupportedSyntax, stmt,
+                        "an early `return` is not supported yet (it comes with control "
+                        "flow); return once, at the end of the function")
+                out = self.returned(stmt)
+            else:
+                self.statement(stmt)
+        if out is None:
+            raise self.src.error(
+                errors.UnsupportedSyntax, node,
+                f"`{node.name}` does not return a value; s2sad differentiates the value a "
+                f"function returns, so end it with `return ...`")
+        fn = Function(node.name, params, tuple(self.body), out, (), self.src.loc(node))
+        return Lowered(fn, self.bindings, self.src)
+
+    def params(self, args: gast.arguments) -> tuple[Param, ...]:
+        for extra in (args.vararg, args.kwarg):
+            if extra is not None:
+                raise self.src.error(
+                    errors.UnsupportedSyntax, extra,
+                    f"`*{extra.id}`/`**{extra.id}` parameters are not in the subset; name "
+                    f"each parameter")
+        positional = list(getattr(args, "posonlyargs", [])) + list(args.args)
+        first_default = len(positional) - len(args.defaults)
+        params = []
+        for i, arg in enumerate(positional):
+            default = None
+            if i >= first_default:
+                j = i - first_default
+                known = self.src.defaults[j] if j < len(self.src.defaults) else _NOTHING
+                default = self.default_value(args.defaults[j], known)
+            params.append(Param(self.bind_param(arg), default))
+        for arg, expr in zip(args.kwonlyargs, args.kw_defaults):
+            default = None
+            if expr is not None:
+                default = self.default_value(expr, self.src.kwdefaults.get(arg.id, _NOTHING))
+            params.append(Param(self.bind_param(arg), default, kwonly=True))
+        return tuple(params)
+
+    def bind_param(self, arg: gast.Name) -> Var:
+        var = self.names.fresh(arg.id)
+        self.env[arg.id] = var
+        return var
+
+    def default_value(self, expr: gast.expr, known: object) -> Value:
+        """A default is kept as a literal, or as the module-level name it was written as."""
+        if known is not _NOTHING and _is_literal(known):
+            return Const(known)
+        try:
+            return Const(ast.literal_eval(gast.gast_to_ast(expr)))
+        except (ValueError, TypeError, SyntaxError):
+            pass
+        path = _dotted(expr)
+        if path is not None and path.split(".")[0] in self.src.namespace:
+            self.bind_global(path, expr)
+            return Global(path)
+        raise self.src.error(
+            errors.UnsupportedSyntax, expr,
+            "a default value must be a literal or a module-level name; give the value a "
+            "name at module level")
+
+    def returned(self, stmt: gast.Return) -> object:
+        if stmt.value is None:
+            raise self.src.error(errors.UnsupportedSyntax, stmt,
+                                 "`return` without a value; return the value to differentiate")
+        if isinstance(stmt.value, gast.Tuple):
+            return tuple(self.expr(e) for e in stmt.value.elts)
+        name = self.src.node.name if not isinstance(stmt.value, gast.Name) else None
+        return self.expr(stmt.value, name)
+
+    # --- statements -------------------------------------------------------------------
+
+    def statement(self, stmt: gast.stmt) -> None:
+        if isinstance(stmt, gast.Assign):
+            self.assign(stmt.targets, stmt.value)
+        elif isinstance(stmt, gast.AnnAssign):
+            if stmt.value is not None:
+                self.assign([stmt.target], stmt.value)
+        elif isinstance(stmt, gast.AugAssign):
+            target = stmt.target
+            if not isinstance(target, gast.Name):
+                raise _unsupported(self.src, target)
+            combined = gast.BinOp(left=gast.Name(target.id, gast.Load(), None, None),
+                                  op=stmt.op, right=stmt.value)
+            gast.copy_location(combined, stmt)
+            gast.copy_location(combined.left, target)
+            self.assign([target], combined)
+        elif isinstance(stmt, gast.Expr):
+            if _is_docstring(stmt):
+                return
+            self.expr(stmt.value)  # evaluated for its errors; the value is unused
+        elif isinstance(stmt, gast.Pass):
+            return
+        else:
+            raise _unsupported(self.src, stmt)
+
+    def assign(self, targets: list[gast.expr], value: gast.expr) -> None:
+        first, *others = targets
+        self.assign_one(first, value)
+        for other in others:  # a = b = value: b copies what a holds
+            source = gast.Name(first.id, gast.Load(), None, None) \
+                if isinstance(first, gast.Name) else None
+            if source is None:
+                raise _unsupported(self.src, other)
+            gast.copy_location(source, first)
+            self.assign_one(other, source)
+
+    def assign_one(self, target: gast.expr, value: gast.expr) -> None:
+        if isinstance(target, gast.Name):
+            var = self.names.fresh(target.id)
+            self.expr(value, var.name, into=var)
+            self.env[target.id] = var
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            if not isinstance(value, (gast.Tuple, gast.List)):
+                raise self.src.error(
+                    errors.UnsupportedSyntax, value,
+                    "tuple unpacking needs a tuple of the same length on the right (for "
+                    "example `a, b = b, a`)")
+            if len(value.elts) != len(target.elts):
+                raise self.src.error(
+                    errors.UnsupportedSyntax, value,
+                    f"cannot unpack {len(value.elts)} values into {len(target.elts)} names")
+            fresh = []
+            for t, v in zip(target.elts, value.elts):  # right side first, then bind
+                if not isinstance(t, gast.Name):
+                    raise _unsupported(self.src, t)
+                var = self.names.fresh(t.id)
+                self.expr(v, var.name, into=var)
+                fresh.append((t.id, var))
+            for name, var in fresh:
+                self.env[name] = var
+        else:
+            raise _unsupported(self.src, target)
+
+    # --- expressions ------------------------------------------------------------------
+
+    def expr(self, node: gast.expr, name: str | None = None, into: Var | None = None) -> Value:
+        """Lower ``node``; the last op is named ``into`` (or a fresh version of ``name``)."""
+        if into is None and name is not None:
+            into = self.names.fresh(name)
+        value = self.value_of(node, into)
+        if into is not None and value != into:
+            self.emit(Prim.COPY, (value,), node, into)
+            return into
+        return value
+
+    def emit(self, prim: Prim, args: tuple[Value, ...], node: gast.AST,
+             into: Var | None = None) -> Var:
+        result = into if into is not None else self.names.temp()
+        self.body.append(Op((result,), prim, args, (), self.src.loc(node)))
+        return result
+
+    def value_of(self, node: gast.expr, into: Var | None) -> Value:
+        if isinstance(node, gast.Constant):
+            if isinstance(node.value, complex):
+                raise self.src.error(errors.UnsupportedSyntax, node,
+                                     "complex numbers are not in the differentiable subset")
+            return Const(node.value)
+        if isinstance(node, gast.Name):
+            return self.load_name(node)
+        if isinstance(node, gast.BinOp):
+            prim = BINARY_OPS.get(type(node.op))
+            if prim is None:
+                raise self.src.error(
+                    errors.UnsupportedSyntax, node,
+                    f"the operator `{_op_symbol(node.op)}` is not supported yet")
+            left, right = self.expr(node.left), self.expr(node.right)
+            return self.emit(prim, (left, right), node, into)
+        if isinstance(node, gast.UnaryOp):
+            prim = UNARY_OPS.get(type(node.op))
+            if prim is None:
+                raise self.src.error(errors.UnsupportedSyntax, node,
+                                     "bitwise `~` is not in the differentiable subset")
+            return self.emit(prim, (self.expr(node.operand),), node, into)
+        if isinstance(node, gast.Compare):
+            if len(node.ops) != 1:
+                raise self.src.error(
+                    errors.UnsupportedSyntax, node,
+                    "chained comparisons are not supported yet (they come with control "
+                    "flow); compare two values at a time")
+            prim = COMPARE_OPS.get(type(node.ops[0]))
+            if prim is None:
+                raise self.src.error(
+                    errors.UnsupportedSyntax, node,
+                    f"`{_op_symbol(node.ops[0])}` comparisons are not in the subset; use "
+                    f"`<`, `<=`, `>`, `>=`, `==` or `!=`")
+            left, right = self.expr(node.left), self.expr(node.comparators[0])
+            return self.emit(prim, (left, right), node, into)
+        if isinstance(node, gast.Call):
+            return self.call(node, into)
+        if isinstance(node, gast.Attribute):
+            return self.load_global(node)
+        if isinstance(node, gast.Tuple):
+            raise self.src.error(
+                errors.UnsupportedSyntax, node,
+                "tuples are only supported in `return a, b` and `a, b = c, d` for now")
+        raise _unsupported(self.src, node)
+
+    def load_name(self, node: gast.Name) -> Value:
+        if node.id in self.env:
+            return self.env[node.id]
+        if node.id in self.locals:
+            raise self.src.error(errors.UndefinedName, node,
+                                 f"`{node.id}` is used before it is assigned")
+        return self.load_global(node)
+
+    def load_global(self, node: gast.expr) -> Value:
+        path = _dotted(node)
+        if path is None:
+            raise self.src.error(
+                errors.UnsupportedSyntax, node,
+                "attributes are only supported on modules (such as `math.pi`) for now")
+        obj = self.resolve(node)
+        if isinstance(obj, bool) or obj is None:
+            return Const(obj)
+        if isinstance(obj, (int, float)) and not isinstance(obj, bool):
+            self.bind_global(path, node)
+            return Global(path)
+        kind = "a module" if isinstance(obj, types.ModuleType) else type(obj).__name__
+        if callable(obj):
+            kind = "a function"
+        raise self.src.error(
+            errors.UnsupportedSyntax, node,
+            f"`{path}` is {kind}; only numbers can be read from outside the function here")
+
+    def bind_global(self, path: str, node: gast.AST) -> None:
+        root = path.split(".")[0]
+        self.bindings[root] = self.resolve_root(root, node)
+
+    def resolve_root(self, name: str, node: gast.AST) -> object:
+        if name in self.src.namespace:
+            return self.src.namespace[name]
+        if hasattr(builtins, name):
+            return getattr(builtins, name)
+        raise self.src.error(errors.UndefinedName, node, f"`{name}` is not defined")
+
+    def resolve(self, node: gast.expr) -> object:
+        """The object a dotted name refers to, looked up now (at compile time)."""
+        if isinstance(node, gast.Name):
+            if node.id in self.locals:
+                raise self.src.error(
+                    errors.UnsupportedSyntax, node,
+                    f"`{node.id}` is a local variable; only module-level functions can be "
+                    f"called")
+            return self.resolve_root(node.id, node)
+        if isinstance(node, gast.Attribute):
+            owner = self.resolve(node.value)
+            if not isinstance(owner, types.ModuleType):
+                raise self.src.error(
+                    errors.UnsupportedSyntax, node,
+                    "attributes are only supported on modules (such as `math.pi`) for now")
+            if not hasattr(owner, node.attr):
+                raise self.src.error(
+                    errors.UndefinedName, node,
+                    f"module `{owner.__name__}` has no attribute `{node.attr}`")
+            return getattr(owner, node.attr)
+        raise self.src.error(errors.UnsupportedSyntax, node,
+                             "only named functions can be called (such as `math.sin(x)`)")
+
+    def call(self, node: gast.Call, into: Var | None) -> Value:
+        callee = self.resolve(node.func)
+        label = _dotted(node.func) or "this function"
+        prim = prim_of_callable(callee)
+        if prim is None:
+            raise self.src.error(errors.NoDerivativeRule, node.func, _no_rule(label, callee))
+        if node.keywords:
+            raise self.src.error(errors.UnsupportedSyntax, node.keywords[0].value,
+                                 f"`{label}` takes no keyword arguments here")
+        if any(isinstance(a, gast.Starred) for a in node.args):
+            raise _unsupported(self.src, next(a for a in node.args
+                                              if isinstance(a, gast.Starred)))
+        args = [self.expr(a) for a in node.args]
+        if prim is Prim.LOG and len(args) == 2:  # math.log(x, base) = log(x) / log(base)
+            num = self.emit(Prim.LOG, (args[0],), node)
+            den = self.emit(Prim.LOG, (args[1],), node)
+            return self.emit(Prim.DIV, (num, den), node, into)
+        if prim in (Prim.MIN, Prim.MAX) and len(args) > 2:  # max(a, b, c) = max(max(a, b), c)
+            acc = args[0]
+            for i, arg in enumerate(args[1:], 2):
+                acc = self.emit(prim, (acc, arg), node, into if i == len(args) else None)
+            return acc
+        lo, hi = prim.arity
+        if not lo <= len(args) <= hi:
+            expected = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise self.src.error(
+                errors.UnsupportedSyntax, node,
+                f"`{label}` is supported with {expected} argument(s), got {len(args)}")
+        return self.emit(prim, tuple(args), node, into)
+
+
+_NOTHING = object()
+
+
+def _no_rule(label: str, callee: object) -> str:
+    if isinstance(callee, (types.FunctionType, _StaticFunction)):
+        return (f"`{label}` is a Python function; calls to other user functions are not "
+                f"supported yet, so write its body into the function you differentiate")
+    return (f"no derivative rule for `{label}`; s2sad knows Python arithmetic, `abs`, "
+            f"`min`, `max` and the `math` module here. Compute it outside the function you "
+            f"differentiate, or rewrite it with those")
+
+
+def _is_docstring(stmt: gast.stmt) -> bool:
+    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant) \
+        and isinstance(stmt.value.value, str)
+
+
+def _is_literal(value: object) -> bool:
+    if isinstance(value, tuple):
+        return all(map(_is_literal, value))
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, (bool, int, str))
+
+
+def _dotted(node: gast.expr) -> str | None:
+    if isinstance(node, gast.Name):
+        return node.id
+    if isinstance(node, gast.Attribute):
+        owner = _dotted(node.value)
+        return None if owner is None else f"{owner}.{node.attr}"
+    return None
+
+
+def _op_symbol(op: gast.AST) -> str:
+    return {
+        "MatMult": "@", "BitAnd": "&", "BitOr": "|", "BitXor": "^", "LShift": "<<",
+        "RShift": ">>", "In": "in", "NotIn": "not in", "Is": "is", "IsNot": "is not",
+    }.get(type(op).__name__, type(op).__name__)

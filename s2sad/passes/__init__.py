@@ -1,0 +1,15 @@
+"""Passes over the IR, one module each. Transforms are ``run(fn, ...) -> fn``; analyses are
+``analyze(fn, ...) -> facts``. ``cleanup`` is the pass list run after differentiation."""
+
+from __future__ import annotations
+
+from ..ir import Function
+from . import copyprop, dce, simplify
+
+
+def cleanup(fn: Function) -> Function:
+    """Fold constants and identities, fold copies, drop dead code: in that order."""
+    fn = simplify.run(fn)
+    fn = copyprop.run(fn)
+    fn = dce.run(fn)
+    return fn

@@ -1,0 +1,85 @@
+"""Simplification: constant folding and algebraic identities.
+
+Folds an op whose operands are all literals, and rewrites ``x*1``, ``1*x``, ``x/1``,
+``x+0``, ``0+x``, ``x-0``, ``0*x``, ``x*0``, ``x**1``, ``--x``, ``+x``. Zero follows the
+symbolic-zero convention of AD systems: ``0*x`` is ``0`` even where IEEE arithmetic would
+give ``nan`` for an infinite ``x``. A temporary that becomes a literal or another value is
+replaced at its uses; a *named* value keeps its line (``dbdb = 1.0`` stays), so the names a
+reader follows survive, and a literal held in a named value is not propagated::
+
+    %1 = sub 3 1            (gone)
+    %2 = pow x %1     ->    %2 = pow x 2
+    %3 = mul %2 1           (gone: uses of %3 read %2)
+"""
+
+from __future__ import annotations
+
+from ..ir import Const, Function, Op, Stmt, Value, Var, substitute_function
+from ..primitives import Prim
+
+
+def run(fn: Function) -> Function:
+    mapping: dict[Var, Value] = {}
+    defining: dict[Var, Op] = {}
+    body: list[Stmt] = []
+    for stmt in fn.body:
+        if isinstance(stmt, Op):
+            stmt = Op(stmt.results, stmt.prim,
+                      tuple(mapping.get(a, a) if isinstance(a, Var) else a for a in stmt.args),
+                      stmt.params, stmt.loc)
+            better = _simplify(stmt, defining)
+            if better is not None:
+                if stmt.result.is_temp:
+                    mapping[stmt.result] = better
+                    continue
+                stmt = Op(stmt.results, Prim.COPY, (better,), (), stmt.loc)
+            defining[stmt.result] = stmt
+        body.append(stmt)
+    return substitute_function(fn.replace(body=tuple(body)), mapping)
+
+
+def _is(v: Value, number: float) -> bool:
+    return isinstance(v, Const) and type(v.value) in (int, float) and v.value == number
+
+
+def _simplify(op: Op, defining: dict[Var, Op]) -> Value | None:
+    """The value ``op`` computes, when it can be given without computing (else None)."""
+    p, args = op.prim, op.args
+    if p is Prim.COPY:
+        return args[0] if op.result.is_temp else None
+    if args and all(isinstance(a, Const) for a in args) and p.spec.evaluate is not None \
+            and p is not Prim.ZEROS_LIKE:
+        try:
+            value = p.spec.evaluate(*(a.value for a in args))
+        except (ArithmeticError, ValueError, TypeError):
+            return None  # leave the error to run time, where the user expects it
+        if isinstance(value, (bool, int, float)):
+            return Const(value)
+        return None
+    if p is Prim.MUL:
+        x, y = args
+        if _is(y, 1):
+            return x
+        if _is(x, 1):
+            return y
+        if _is(x, 0) or _is(y, 0):
+            return Const(0.0)
+    if p is Prim.DIV and _is(args[1], 1):
+        return args[0]
+    if p is Prim.ADD:
+        x, y = args
+        if _is(y, 0):
+            return x
+        if _is(x, 0):
+            return y
+    if p is Prim.SUB and _is(args[1], 0):
+        return args[0]
+    if p is Prim.POW and _is(args[1], 1):
+        return args[0]
+    if p is Prim.POS:
+        return args[0]
+    if p is Prim.NEG:
+        inner = defining.get(args[0]) if isinstance(args[0], Var) else None
+        if inner is not None and inner.prim is Prim.NEG:
+            return inner.args[0]
+    return None

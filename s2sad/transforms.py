@@ -1,0 +1,115 @@
+"""The pass manager: from a lowered function to the IR and source of one derivative.
+
+A plain list of calls, in order: resolve ``wrt``, differentiate (``forward`` or ``reverse``),
+shape what the derivative returns, clean up (simplify, copy propagation, dead code), emit.
+``verify`` runs after each step when ``check=True`` (the tests turn it on).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import emit, errors
+from .frontend import Lowered
+from .ir import Const, Function, IRError, Param, verify
+from .passes import cleanup, forward, reverse
+
+KINDS = ("grad", "value_and_grad", "jvp", "vjp")
+_NON_DIFFERENTIABLE = ("int", "bool", "str")
+
+
+@dataclass(frozen=True)
+class Derivative:
+    fn: Function  # the derivative's IR
+    generated: emit.Generated
+
+
+def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool = False) -> Derivative:
+    primal = lowered.fn
+    _checked(primal, "the frontend", check)
+    positions, as_tuple = resolve_wrt(lowered, wrt)
+    if kind == "jvp":
+        fn = forward.run(primal, positions)
+    elif kind in ("grad", "value_and_grad", "vjp"):
+        if isinstance(primal.out, tuple):
+            raise errors.UnsupportedSyntax.at(
+                primal.loc, f"`{primal.name}` returns a tuple; {kind} needs a single "
+                "output (return one value, or use jvp for several outputs)")
+        fn = reverse.run(primal, positions, cotangent=(kind == "vjp"), wrt_is_tuple=as_tuple)
+        out, gradient = fn.out
+        if kind == "value_and_grad":
+            fn = fn.replace(keep=())
+        else:
+            fn = fn.replace(out=gradient)
+    else:
+        raise ValueError(f"unknown derivative kind {kind!r}; expected one of {KINDS}")
+    fn = fn.replace(name=f"{kind}_{primal.name}")
+    _checked(fn, kind, check)
+    fn = cleanup(fn)
+    _checked(fn, "cleanup", check)
+    return Derivative(fn, emit.emit(fn, lowered.bindings))
+
+
+def _checked(fn: Function, after: str, check: bool) -> None:
+    if not check:
+        return
+    try:
+        verify(fn)
+    except IRError as exc:
+        raise errors.InternalError(f"IR does not verify after {after}: {exc}") from None
+
+
+def resolve_wrt(lowered: Lowered, wrt: object) -> tuple[tuple[int, ...], bool]:
+    """Positions of the parameters named by ``wrt``, and whether a tuple was asked for."""
+    fn = lowered.fn
+    as_tuple = isinstance(wrt, (tuple, list))
+    items = tuple(wrt) if as_tuple else (wrt,)
+    if as_tuple and not items:
+        raise errors.BadWrt.at(fn.loc, "`wrt` is empty; name at least one parameter")
+    positional = [p for p in fn.params if not p.kwonly]
+    listing = ", ".join(p.var.name for p in fn.params) or "none"
+    positions = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise errors.BadWrt.at(
+                fn.loc, f"`wrt` entries are parameter positions or names, got {item!r}")
+        if isinstance(item, int):
+            if not -len(positional) <= item < len(positional):
+                raise errors.BadWrt.at(
+                    fn.loc, f"`wrt={item}` is out of range: `{fn.name}` has "
+                    f"{len(positional)} positional parameter(s) ({listing})")
+            index = fn.params.index(positional[item])
+        else:
+            matches = [i for i, p in enumerate(fn.params) if p.var.name == item]
+            if not matches:
+                raise errors.BadWrt.at(
+                    fn.loc, f"`wrt={item!r}` names no parameter of `{fn.name}` "
+                    f"(parameters: {listing})")
+            index = matches[0]
+        if index in positions:
+            raise errors.BadWrt.at(fn.loc, f"`wrt` names `{fn.params[index].var.name}` twice")
+        _check_differentiable(lowered, fn.params[index])
+        positions.append(index)
+    return tuple(positions), as_tuple
+
+
+def _check_differentiable(lowered: Lowered, param: Param) -> None:
+    node = next((a for a in _all_args(lowered) if a.id == param.var.name), None)
+    annotation = getattr(node, "annotation", None)
+    kind = getattr(annotation, "id", None)
+    if kind in _NON_DIFFERENTIABLE:
+        reason = f"it is annotated `{kind}`"
+    elif isinstance(param.default, Const) and type(param.default.value) in (int, bool, str):
+        reason = f"its default {param.default.value!r} is {type(param.default.value).__name__}"
+    else:
+        return
+    loc = lowered.source.loc(node) if node is not None else lowered.fn.loc
+    raise errors.BadWrt.at(
+        loc, f"cannot differentiate with respect to `{param.var.name}`: {reason}, which has "
+        "no derivative; drop it from `wrt` (or make it a float)")
+
+
+def _all_args(lowered: Lowered) -> list:
+    args = lowered.source.node.args
+    return list(getattr(args, "posonlyargs", [])) + list(args.args) + list(args.kwonlyargs)
+
