@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import linecache
+import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -29,13 +31,30 @@ def _derived(f: Callable, kind: str, wrt: object) -> Callable:
         per_function = _cache.get(f)
         if per_function is not None and key in per_function:
             return per_function[key]
-    lowered = frontend.lower(frontend.from_function(f))
-    derivative = transforms.derive(lowered, kind, wrt)
+    try:
+        lowered = frontend.lower(frontend.from_function(f))
+        derivative = transforms.derive(lowered, kind, wrt)
+    except errors.CompileError as exc:
+        if not exc.lineno:  # nothing in f to point at: point at the caller's line
+            _locate_at_caller(exc)
+        raise
     compiled = emit.compile_generated(derivative.generated)
     with _lock:
         _sources[compiled.__code__.co_filename] = derivative.generated.source
         _cache.setdefault(f, {})
         return _cache[f].setdefault(key, compiled)
+
+
+def _locate_at_caller(exc: errors.CompileError) -> None:
+    frame = sys._getframe(1)
+    package = os.path.dirname(os.path.abspath(__file__))
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back
+    if frame is None:
+        return
+    exc.filename, exc.lineno = frame.f_code.co_filename, frame.f_lineno
+    exc.source_line = linecache.getline(exc.filename, exc.lineno).strip()
+    exc.col_offset = 0
 
 
 def _transform(kind: str, doc: str) -> Callable:

@@ -146,6 +146,12 @@ TANGENT: dict[Prim, tuple[Tangent, ...]] = {
 
 Adjoint = Callable[..., tuple]
 
+
+def _atan2_adjoint(g: Sym, y: Sym, x: Sym) -> tuple[Sym, Sym]:
+    norm = x * x + y * y  # shared by both partials
+    return x * g / norm, -(y * g) / norm
+
+
 ADJOINT: dict[Prim, Adjoint] = {
     P.ADD: lambda g, r, x, y: (g, g),
     P.SUB: lambda g, r, x, y: (g, -g),
@@ -167,7 +173,7 @@ ADJOINT: dict[Prim, Adjoint] = {
     P.ASIN: lambda g, r, x: (g / sqrt(1 - x * x),),
     P.ACOS: lambda g, r, x: (-g / sqrt(1 - x * x),),
     P.ATAN: lambda g, r, x: (g / (1 + x * x),),
-    P.ATAN2: lambda g, r, y, x: (x * g / (x * x + y * y), -(y * g) / (x * x + y * y)),
+    P.ATAN2: lambda g, r, y, x: _atan2_adjoint(g, y, x),
     P.SINH: lambda g, r, x: (cosh(x) * g,),
     P.COSH: lambda g, r, x: (sinh(x) * g,),
     P.TANH: lambda g, r, x: ((1 - r * r) * g,),

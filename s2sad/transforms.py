@@ -1,6 +1,6 @@
 """The pass manager: from a lowered function to the IR and source of one derivative.
 
-A plain list of calls, in order: resolve ``wrt``, differentiate (``forward`` or ``reverse``),
+A plain list of calls, in order: clean up the primal, resolve ``wrt``, differentiate (``forward`` or ``reverse``),
 shape what the derivative returns, clean up (simplify, copy propagation, dead code), emit.
 ``verify`` runs after each step when ``check=True`` (the tests turn it on).
 """
@@ -27,6 +27,8 @@ class Derivative:
 def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool = False) -> Derivative:
     primal = lowered.fn
     _checked(primal, "the frontend", check)
+    primal = cleanup(primal)  # differentiate the simplified primal: no blocks for folded ops
+    _checked(primal, "cleanup of the primal", check)
     positions, as_tuple = resolve_wrt(lowered, wrt)
     if kind == "jvp":
         fn = forward.run(primal, positions)

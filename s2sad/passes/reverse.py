@@ -9,9 +9,9 @@ adjoint of its result into contributions to its operands:
 * the first contribution to a value is kept as it is (no zero is ever initialised);
 * later ones are added in, each sum a new SSA version of the adjoint (``dbda``, ``dbda.1``,
   emitted as ``dbda = dbda + t2``);
-* when the walk reaches the op defining a named value, its adjoint is complete and gets
-  that value's adjoint name (``dbda``), before a ``# adjoint of: ...`` comment opens the
-  block of that op.
+* when the walk reaches the op defining a named value, a ``# adjoint of: ...`` comment
+  opens that op's block, and the value's adjoint, now complete, gets its adjoint name
+  (``dbda``) if it has none yet.
 
 Straight-line code needs no tape: every primal value stays alive until the adjoint reads
 it. (Loops and branches, which overwrite values, will push what the adjoint needs onto a
@@ -83,8 +83,8 @@ def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
     for stmt in reversed(fn.body):
         if isinstance(stmt, Comment) or stmt.result not in adjoint:
             continue
-        g = complete(stmt.result)
         build.comment("adjoint of", stmt)
+        g = complete(stmt.result)
         contributions = ADJOINT[stmt.prim](
             build.sym(g), build.sym(stmt.result), *map(build.sym, stmt.args))
         for arg, contribution in zip(stmt.args, contributions):
