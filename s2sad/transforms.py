@@ -1,7 +1,8 @@
 """The pass manager: from a lowered function to the IR and source of one derivative.
 
-A plain list of calls, in order: clean up the primal, resolve ``wrt``, differentiate (``forward`` or ``reverse``),
-shape what the derivative returns, clean up (simplify, copy propagation, dead code), emit.
+A plain list of calls, in order: clean up the primal, resolve ``wrt``, differentiate
+(``forward`` or ``reverse``), shape what the derivative returns, clean up (simplify, copy
+propagation, dead code), emit.
 ``verify`` runs after each step when ``check=True`` (the tests turn it on).
 """
 
