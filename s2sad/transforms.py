@@ -3,11 +3,12 @@
 A plain list of calls, in order: clean up the primal, resolve ``wrt``, differentiate
 (``forward`` or ``reverse``), shape what the derivative returns, clean up (simplify, copy
 propagation, dead code), emit.
-``verify`` runs after each step when ``check=True`` (the tests turn it on).
+``verify`` runs after each step when checking is on (``S2SAD_CHECK=1``; the tests set it).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from . import emit, errors
@@ -25,7 +26,11 @@ class Derivative:
     generated: emit.Generated
 
 
-def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool = False) -> Derivative:
+def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = None
+           ) -> Derivative:
+    """``check``: verify the IR after every step (default: when ``S2SAD_CHECK=1``)."""
+    if check is None:
+        check = os.environ.get("S2SAD_CHECK") == "1"
     primal = lowered.fn
     _checked(primal, "the frontend", check)
     primal = cleanup(primal)  # differentiate the simplified primal: no blocks for folded ops
