@@ -30,6 +30,7 @@ import astor
 import gast
 import numpy
 
+from .errors import CompileError
 from .ir import Comment, Const, Function, Global, Op, Stmt, Value, Var, out_values, values_used
 from .primitives import Prim
 
@@ -60,6 +61,11 @@ def emit(fn: Function, bindings: dict[str, object]) -> Generated:
     prims = _prims_used(fn.body)
     modules = sorted({spec_module(p) for p in prims} - {None}
                      | {m for p in prims if p in HELPERS for m in HELPERS[p][2]})
+    for alias in modules:
+        if alias in bindings and bindings[alias] is not MODULES[alias]:
+            raise CompileError.at(fn.loc, f"the generated code needs `{alias}` for the "
+                                  f"module {MODULES[alias].__name__}, but `{alias}` names "
+                                  f"something else in your module; rename it")
     reserved = set(bindings) | set(modules) | {fn.name} | {
         p.spec.call for p in prims if p.spec.call and "." not in p.spec.call}
     names = _final_names(fn, reserved)

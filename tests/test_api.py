@@ -184,3 +184,9 @@ def test_functions_without_source_are_refused_at_the_call_site():
         s2sad.grad(cases.not_python)
     assert info.value.filename == __file__
     assert "s2sad.grad(cases.not_python)" in str(info.value)
+
+
+def test_numpy_alias_constants_resolve():
+    g = s2sad.grad(cases.numpy_constants)
+    assert g(1.0) == np.pi
+    assert "np.pi * x" in s2sad.source(g)

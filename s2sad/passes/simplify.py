@@ -14,6 +14,8 @@ reader follows survive, and a literal held in a named value is not propagated::
 
 from __future__ import annotations
 
+import math
+
 from ..ir import Const, Function, Op, Stmt, Value, Var, substitute_function
 from ..primitives import Prim
 
@@ -53,9 +55,10 @@ def _simplify(op: Op, defining: dict[Var, Op]) -> Value | None:
             value = p.spec.evaluate(*(a.value for a in args))
         except (ArithmeticError, ValueError, TypeError):
             return None  # leave the error to run time, where the user expects it
-        if isinstance(value, (bool, int, float)):
+        if isinstance(value, (bool, int)) or (isinstance(value, float)
+                                               and math.isfinite(value)):
             return Const(value)
-        return None
+        return None  # inf, nan, complex: keep the op, whose spelling is clearer
     if p is Prim.MUL:
         x, y = args
         if _is(y, 1):
