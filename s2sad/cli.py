@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
                       help="reverse: the gradient (default); forward: the tangent (jvp)")
     show.add_argument("--wrt", metavar="x,y",
-                      help="parameters to differentiate with respect to (default: all)")
+                      help="parameters to differentiate with respect to (default: every "
+                      "positional parameter not annotated or defaulted as int/bool/str)")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="highlight with pygments when installed (default: on a tty)")
     args = parser.parse_args(argv)
@@ -59,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
                          f"{', '.join(sorted(known)) or 'none'}")
         wrt: object = tuple(wanted)
     else:
-        wrt = tuple(p.var.name for p in lowered.fn.params if not p.kwonly)
+        wrt = transforms.differentiable_positional(lowered)
+        if not wrt:
+            parser.error(f"`{name}` has no parameter to differentiate; name one with --wrt")
     kind = "grad" if args.mode == "reverse" else "jvp"
     try:
         derivative = transforms.derive(lowered, kind, wrt)

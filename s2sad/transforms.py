@@ -101,16 +101,27 @@ def resolve_wrt(lowered: Lowered, wrt: object) -> tuple[tuple[int, ...], bool]:
     return tuple(positions), as_tuple
 
 
-def _check_differentiable(lowered: Lowered, param: Param) -> None:
+def differentiable_positional(lowered: Lowered) -> tuple[str, ...]:
+    """Names of the positional parameters that may be in ``wrt`` (the CLI's default)."""
+    return tuple(p.var.name for p in lowered.fn.params
+                 if not p.kwonly and _why_not_differentiable(lowered, p) is None)
+
+
+def _why_not_differentiable(lowered: Lowered, param: Param) -> str | None:
     node = next((a for a in _all_args(lowered) if a.id == param.var.name), None)
-    annotation = getattr(node, "annotation", None)
-    kind = getattr(annotation, "id", None)
+    kind = getattr(getattr(node, "annotation", None), "id", None)
     if kind in _NON_DIFFERENTIABLE:
-        reason = f"it is annotated `{kind}`"
-    elif isinstance(param.default, Const) and type(param.default.value) in (int, bool, str):
-        reason = f"its default {param.default.value!r} is {type(param.default.value).__name__}"
-    else:
+        return f"it is annotated `{kind}`"
+    if isinstance(param.default, Const) and type(param.default.value) in (int, bool, str):
+        return f"its default {param.default.value!r} is {type(param.default.value).__name__}"
+    return None
+
+
+def _check_differentiable(lowered: Lowered, param: Param) -> None:
+    reason = _why_not_differentiable(lowered, param)
+    if reason is None:
         return
+    node = next((a for a in _all_args(lowered) if a.id == param.var.name), None)
     loc = lowered.source.loc(node) if node is not None else lowered.fn.loc
     raise errors.BadWrt.at(
         loc, f"cannot differentiate with respect to `{param.var.name}`: {reason}, which has "
