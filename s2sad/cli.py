@@ -58,11 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         if unknown or not wanted:
             parser.error(f"--wrt {args.wrt!r}: `{name}` has parameters "
                          f"{', '.join(sorted(known)) or 'none'}")
-        wrt: object = tuple(wanted)
+        wrt: object = tuple(wanted) if len(wanted) > 1 else wanted[0]
     else:
         wrt = transforms.differentiable_positional(lowered)
         if not wrt:
             parser.error(f"`{name}` has no parameter to differentiate; name one with --wrt")
+        if len(wrt) == 1:
+            wrt = wrt[0]
     kind = "grad" if args.mode == "reverse" else "jvp"
     try:
         derivative = transforms.derive(lowered, kind, wrt)

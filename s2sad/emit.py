@@ -188,6 +188,8 @@ class _Printer:
         return self.value(out)
 
     def ret(self, out: object) -> str:
+        if isinstance(out, tuple) and len(out) == 1:  # astor would print `return x,`
+            return f"return ({_source(self.out(out[0]))},)"
         return _source(gast.Return(self.out(out)))
 
     def header(self, fn: Function) -> str:
