@@ -446,8 +446,11 @@ def test_wrt_of_int_parameter_is_a_compile_error(run, tmp_path) -> None:
             return x * n
         """)
     assert_compile_error(run("show", f"{path}:f", "--wrt", "n"), path, 1, 9, "`n`", "int")
-    # without --wrt, every positional parameter is differentiated: n too
     assert run("show", f"{path}:f", "--wrt", "x", "--color", "never").code == 0
+    # without --wrt, the default skips parameters that cannot be differentiated
+    result = run("show", f"{path}:f", "--color", "never")
+    assert result.code == 0, result
+    assert _single(load_generated(result.out, "grad_f")(2.0, 3)) == 3.0
 
 
 def test_syntax_error_exits_1_with_location(run, tmp_path) -> None:
