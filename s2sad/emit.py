@@ -153,6 +153,9 @@ class _Printer:
             return _dotted(v.path)
         if isinstance(v.value, tuple):
             return gast.Tuple([self.value(Const(x)) for x in v.value], gast.Load())
+        if isinstance(v.value, float) and not math.isfinite(v.value):  # no literal exists
+            return gast.Call(gast.Name("float", gast.Load(), None, None),
+                             [gast.Constant(str(v.value), None)], [])
         return gast.Constant(v.value, None)
 
     def expr(self, op: Op) -> gast.expr:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ class Const:
     value: object
 
     def __str__(self) -> str:
+        if isinstance(self.value, float) and not math.isfinite(self.value):
+            return f"float('{self.value}')"  # inf, -inf, nan have no literal
         return repr(self.value)
 
 
@@ -187,8 +190,20 @@ class Function:
     keep: tuple[Var, ...] = ()
     loc: Loc | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        # returning a tuple constant is returning a tuple of constants: one spelling only
+        object.__setattr__(self, "out", _normal_out(self.out))
+
     def replace(self, **changes: object) -> Function:
         return dataclasses.replace(self, **changes)
+
+
+def _normal_out(out: object) -> object:
+    if isinstance(out, tuple):
+        return tuple(_normal_out(o) for o in out)
+    if isinstance(out, Const) and isinstance(out.value, tuple):
+        return tuple(_normal_out(Const(v)) for v in out.value)
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -415,6 +430,7 @@ def _format_body(body: tuple[Stmt, ...], depth: int, lines: list[str], locs: boo
 # Parsing
 
 _NAME = r"(?:%\d+|[A-Za-z_]\w*(?:\.\d+)?)"
+_KEEP = re.compile(r"^keep (?!= )")
 _LOC = re.compile(r"^(?P<text>.*?)\s+#\s+(?P<file>.+):(?P<line>\d+):(?P<col>\d+)$")
 
 
@@ -422,6 +438,9 @@ def parse_value(text: str) -> Value:
     text = text.strip()
     if text.startswith("@"):
         return Global(text[1:])
+    special = re.fullmatch(r"float\('(-?inf|nan)'\)", text)
+    if special:
+        return Const(float(special.group(1)))
     if re.fullmatch(_NAME, text) and text not in ("True", "False", "None"):
         return Var(text)
     try:
@@ -430,32 +449,38 @@ def parse_value(text: str) -> Value:
         raise IRError(f"not a value: {text!r}") from exc
 
 
-def _split_operands(text: str) -> list[str]:
-    """Split on spaces outside brackets and quotes (constants may be tuples or strings)."""
-    parts, depth, quote, current = [], 0, "", ""
+def _split(text: str, sep: str) -> list[str]:
+    """Split on ``sep`` outside brackets and string literals (escapes respected)."""
+    parts, depth, quote, escaped, current = [], 0, "", False, ""
     for ch in text:
         if quote:
-            current += ch
-            if ch == quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
                 quote = ""
         elif ch in "'\"":
             quote = ch
-            current += ch
         elif ch in "([{":
             depth += 1
-            current += ch
         elif ch in ")]}":
             depth -= 1
-            current += ch
-        elif ch == " " and depth == 0:
-            if current:
-                parts.append(current)
+        elif ch == sep and depth == 0:
+            parts.append(current)
             current = ""
-        else:
-            current += ch
-    if current:
-        parts.append(current)
+            continue
+        current += ch
+    parts.append(current)
     return parts
+
+
+def _split_operands(text: str) -> list[str]:
+    return [p for p in _split(text, " ") if p]
+
+
+def _split_commas(text: str) -> list[str]:
+    return _split(text, ",")
 
 
 def parse_op(text: str, loc: Loc | None = None) -> Op:
@@ -470,7 +495,10 @@ def parse_op(text: str, loc: Loc | None = None) -> Op:
     for word in words[1:]:
         key, eq, rest = word.partition("=")
         if eq and re.fullmatch(r"[A-Za-z_]\w*", key):
-            params.append((key, Const(ast.literal_eval(rest))))
+            value = parse_value(rest)
+            if not isinstance(value, Const):
+                raise IRError(f"op parameter {key} must be a literal in {text!r}")
+            params.append((key, value))
         else:
             args.append(parse_value(word))
     results = tuple(Var(n.strip()) for n in lhs.split(","))
@@ -494,7 +522,7 @@ def parse_function(text: str) -> Function:
     body = _parse_body(reader, 1)
     keep: tuple[Var, ...] = ()
     line = reader.next_at(1)
-    if line.startswith("keep "):
+    if _KEEP.match(line):
         keep = tuple(Var(n.strip()) for n in line[5:].split(","))
         line = reader.next_at(1)
     if not line.startswith("return "):
@@ -505,32 +533,33 @@ def parse_function(text: str) -> Function:
     return Function(header.group(1), tuple(params), body, out, keep)
 
 
-def _split_commas(text: str) -> list[str]:
-    parts, depth, current = [], 0, ""
-    for ch in text:
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    parts.append(current)
-    return parts
-
-
 def _parse_out(text: str) -> Out:
-    tree = ast.parse(text.replace("@", "_AT_").replace("%", "_PCT_"), mode="eval").body
+    text = text.strip()
+    if text.startswith("(") and _closing_paren(text) == len(text) - 1:
+        items = _split_commas(text[1:-1])
+        if items and not items[-1].strip():  # (a,) or (a, b,)
+            items = items[:-1]
+        return tuple(_parse_out(item) for item in items)
+    return parse_value(text)
 
-    def convert(node: ast.expr) -> Out:
-        if isinstance(node, ast.Tuple):
-            return tuple(convert(e) for e in node.elts)
-        source = ast.unparse(node).replace("_AT_", "@").replace("_PCT_", "%")
-        return parse_value(source)
 
-    return convert(tree)
+def _closing_paren(text: str) -> int:
+    """The index of the parenthesis closing the one that opens ``text`` (-1 if none)."""
+    depth, quote, escaped = 0, "", False
+    for i, ch in enumerate(text):
+        if quote:
+            escaped = not escaped and ch == "\\"
+            if ch == quote and not escaped:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
 
 
 class _Lines:
@@ -563,16 +592,12 @@ def _parse_body(reader: _Lines, depth: int) -> tuple[Stmt, ...]:
     body: list[Stmt] = []
     while reader.depth() == depth:
         raw = reader.lines[reader.pos].strip()
-        if raw.startswith(("return ", "yield ", "keep ")) or raw == "yield" or raw == "else:" \
-                or raw.startswith("do("):
+        if raw.startswith(("return ", "yield ")) or raw in ("yield", "else:") \
+                or _KEEP.match(raw) or raw.startswith("do("):
             break
         line, loc = _split_loc(reader.next_at(depth))
         if line.startswith("# "):
-            text, sep, op_text = line[2:].partition(": ")
-            if sep and " = " in op_text:
-                body.append(Comment(text, parse_op(op_text)))
-            else:
-                body.append(Comment(line[2:]))
+            body.append(_parse_comment(line[2:]))
             continue
         lhs, _, rhs = line.partition(" = ")
         results = tuple(Var(n.strip()) for n in lhs.split(",") if n.strip())
@@ -605,6 +630,16 @@ def _parse_body(reader: _Lines, depth: int) -> tuple[Stmt, ...]:
         else:
             body.append(parse_op(line, loc))
     return tuple(body)
+
+
+def _parse_comment(text: str) -> Comment:
+    head, sep, op_text = text.partition(": ")
+    if sep and " = " in op_text:
+        try:
+            return Comment(head, parse_op(op_text))
+        except (IRError, ValueError, SyntaxError):
+            pass  # a plain comment that only looks like "text: a = b"
+    return Comment(text)
 
 
 def _parse_carry(text: str) -> tuple[tuple[Var, ...], tuple[Value, ...]]:
@@ -676,7 +711,13 @@ def verify(fn: Function) -> None:
             else:
                 for v in values_used_here(stmt):
                     use(v, scope, stmt)
-                for region in regions_of(stmt):
+                n = len(stmt.results)
+                if not isinstance(stmt, If) and len(stmt.inits) != n:
+                    fail(f"a loop carries {len(stmt.inits)} values into {n} results", stmt)
+                for region, n_params, n_yields in _region_shapes(stmt):
+                    if len(region.params) != n_params:
+                        fail(f"a region takes {len(region.params)} params, expected "
+                             f"{n_params}", stmt)
                     for p in region.params:
                         define(p, stmt)
                     inner = scope | {p.name for p in region.params}
@@ -684,11 +725,9 @@ def verify(fn: Function) -> None:
                     inner = inner | _defined_in(region.body)
                     for y in region.yields:
                         use(y, inner, stmt)
-                    expected = 1 if (isinstance(stmt, While) and region is stmt.cond) \
-                        else len(stmt.results)
-                    if len(region.yields) != expected:
+                    if len(region.yields) != n_yields:
                         fail(f"a region yields {len(region.yields)} values, expected "
-                             f"{expected}", stmt)
+                             f"{n_yields}", stmt)
             for r in results_of(stmt):
                 define(r, stmt)
                 scope.add(r.name)
@@ -703,6 +742,16 @@ def verify(fn: Function) -> None:
         use(v, top, None)
     for v in fn.keep:
         use(v, top, None)
+
+
+def _region_shapes(stmt: Stmt) -> list[tuple[Region, int, int]]:
+    """Each region of a control-flow statement with its expected param and yield counts."""
+    n = len(stmt.results)
+    if isinstance(stmt, If):
+        return [(stmt.then, 0, n), (stmt.orelse, 0, n)]
+    if isinstance(stmt, For):
+        return [(stmt.body, 1 + len(stmt.inits), n)]
+    return [(stmt.cond, len(stmt.inits), 1), (stmt.body, len(stmt.inits), n)]
 
 
 def values_used_here(stmt: Stmt) -> tuple[Value, ...]:

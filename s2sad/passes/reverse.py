@@ -48,7 +48,7 @@ def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
     facts = activity.analyze(fn, wrt_vars)
     names = Names.of(fn)
     out = fn.out
-    out_name = out.base if isinstance(out, Var) else fn.name
+    out_name = out.base if isinstance(out, Var) and not out.is_temp else fn.name
 
     def adjoint_name(v: Var) -> str:
         return naming.ratio(out_name, v.base)
