@@ -21,6 +21,7 @@ import importlib
 import inspect
 import math
 import textwrap
+import tokenize
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,8 +48,11 @@ class SourceFunction:
 
     def loc(self, node: gast.AST) -> Loc:
         lineno = getattr(node, "lineno", 1) + self.first_line - 1
-        col = getattr(node, "col_offset", 0) + self.col_shift
         line = self.lines[lineno - 1].rstrip("\n") if 0 < lineno <= len(self.lines) else ""
+        # ast columns count UTF-8 bytes of the dedented line; messages count characters
+        offset = getattr(node, "col_offset", 0)
+        dedented = line[self.col_shift:].encode()[:offset]
+        col = len(dedented.decode(errors="ignore")) + self.col_shift
         return Loc(self.filename, lineno, col, line)
 
     def error(self, kind: type[errors.CompileError], node: gast.AST, message: str):
@@ -79,13 +83,16 @@ def from_function(f: Callable) -> SourceFunction:
     try:
         lines, first = inspect.getsourcelines(f)
     except (OSError, TypeError) as exc:
-        raise errors.NoSource(
-            f"the source of `{name}` is not available ({exc}); define it with `def` in a "
-            f"file so that s2sad can read it", filename, f.__code__.co_firstlineno) from None
+        message = (f"the source of `{name}` is not available ({exc}); define it with `def` "
+                   f"in a file so that s2sad can read it")
+        if filename.startswith("<"):  # made by exec or at a prompt: the API points at the caller
+            raise errors.NoSource(f"{message} (it comes from {filename})") from None
+        raise errors.NoSource(message, filename, f.__code__.co_firstlineno) from None
     if f.__name__ == "<lambda>":
+        column = max(lines[0].find("lambda"), 0) if lines else 0
         raise errors.UnsupportedSyntax(
             "a lambda cannot be differentiated yet; define the function with `def`",
-            filename, first, 0, lines[0] if lines else "")
+            filename, first, column, lines[0] if lines else "")
     namespace = dict(f.__globals__)
     for var, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
         try:
@@ -109,10 +116,14 @@ def from_file(path: str, name: str) -> SourceFunction:
     ``numpy``), its module-level literal constants, and builtins.
     """
     try:
-        with open(path, encoding="utf-8") as handle:
+        with tokenize.open(path) as handle:  # honours PEP 263 coding lines and a BOM
             text = handle.read()
     except OSError as exc:
         raise errors.NoSource(f"cannot read {path}: {exc.strerror}", path) from None
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        raise errors.UnsupportedSyntax(
+            f"cannot decode the file: {exc}; save it as UTF-8 or declare its encoding", path,
+            getattr(exc, "lineno", None) or 1) from None
     try:
         module = gast.parse(text)
     except SyntaxError as exc:
@@ -122,9 +133,12 @@ def from_file(path: str, name: str) -> SourceFunction:
     lines = tuple(text.splitlines(keepends=True))
     namespace = _static_namespace(module)
     for node in module.body:
-        if isinstance(node, gast.FunctionDef) and node.name == name:
+        if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == name:
+            source = SourceFunction(node, path, lines, 1, 0, namespace)
+            if isinstance(node, gast.AsyncFunctionDef):
+                raise _unsupported(source, node)
             node.decorator_list = []
-            return SourceFunction(node, path, lines, 1, 0, namespace)
+            return source
     raise errors.NoSource(f"there is no function `{name}` at the top level of {path}", path)
 
 
@@ -182,11 +196,15 @@ def _parse_def(lines: list[str], first: int, filename: str, name: str) -> Source
         raise errors.NoSource(
             f"the source of `{name}` does not parse on its own ({exc.msg}); define it with "
             f"`def` at the start of a line", filename, first) from None
-    node = next((n for n in module.body if isinstance(n, gast.FunctionDef)), None)
+    node = next((n for n in module.body
+                 if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef))), None)
     if node is None:
         raise errors.NoSource(f"no `def {name}` found in its source", filename, first)
+    source = SourceFunction(node, filename, tuple(lines), first, shift, {})
+    if isinstance(node, gast.AsyncFunctionDef):
+        raise _unsupported(source, node)
     node.decorator_list = []
-    return SourceFunction(node, filename, tuple(lines), first, shift, {})
+    return source
 
 
 # --------------------------------------------------------------------------------------
@@ -313,12 +331,12 @@ class _Lowerer:
         return Lowered(fn, self.bindings, self.src)
 
     def params(self, args: gast.arguments) -> tuple[Param, ...]:
-        for extra in (args.vararg, args.kwarg):
+        for stars, extra in (("*", args.vararg), ("**", args.kwarg)):
             if extra is not None:
                 raise self.src.error(
                     errors.UnsupportedSyntax, extra,
-                    f"`*{extra.id}`/`**{extra.id}` parameters are not in the subset; name "
-                    f"each parameter")
+                    f"`{stars}{extra.id}` parameters are not in the subset; name each "
+                    f"parameter")
         positional = list(getattr(args, "posonlyargs", [])) + list(args.args)
         first_default = len(positional) - len(args.defaults)
         params = []
@@ -346,9 +364,11 @@ class _Lowerer:
         if known is not _NOTHING and _is_literal(known):
             return Const(known)
         try:
-            return Const(ast.literal_eval(gast.gast_to_ast(expr)))
+            value = ast.literal_eval(gast.gast_to_ast(expr))
         except (ValueError, TypeError, SyntaxError):
-            pass
+            value = _NOTHING
+        if value is not _NOTHING and _is_literal(value):
+            return Const(value)
         path = _dotted(expr)
         if path is not None and path.split(".")[0] in self.src.namespace:
             self.bind_global(path, expr)
@@ -410,6 +430,9 @@ class _Lowerer:
             self.expr(value, var.name, into=var)
             self.env[target.id] = var
         elif isinstance(target, (gast.Tuple, gast.List)):
+            starred = next((t for t in target.elts if isinstance(t, gast.Starred)), None)
+            if starred is not None:
+                raise _unsupported(self.src, starred)
             if not isinstance(value, (gast.Tuple, gast.List)):
                 raise self.src.error(
                     errors.UnsupportedSyntax, value,
@@ -428,6 +451,13 @@ class _Lowerer:
                 fresh.append((t.id, var))
             for name, var in fresh:
                 self.env[name] = var
+        elif isinstance(target, (gast.Attribute, gast.Subscript)):
+            what = "attributes (`obj.name = ...`)" if isinstance(target, gast.Attribute) \
+                else "indexed elements (`x[i] = ...`)"
+            raise self.src.error(
+                errors.UnsupportedSyntax, target,
+                f"assigning to {what} is not supported yet; assign to a plain name and "
+                f"return the new value")
         else:
             raise _unsupported(self.src, target)
 
@@ -536,11 +566,12 @@ class _Lowerer:
     def resolve(self, node: gast.expr) -> object:
         """The object a dotted name refers to, looked up now (at compile time)."""
         if isinstance(node, gast.Name):
-            if node.id in self.locals:
+            if node.id in self.locals or node.id in self.env:
                 raise self.src.error(
                     errors.UnsupportedSyntax, node,
-                    f"`{node.id}` is a local variable; only module-level functions can be "
-                    f"called")
+                    f"`{node.id}` is a value of the function; calling it or reading its "
+                    f"attributes or methods is not supported yet (only functions and "
+                    f"constants of modules, such as `math.sin` or `math.pi`)")
             return self.resolve_root(node.id, node)
         if isinstance(node, gast.Attribute):
             owner = self.resolve(node.value)
@@ -563,7 +594,9 @@ class _Lowerer:
         if prim is None:
             raise self.src.error(errors.NoDerivativeRule, node.func, _no_rule(label, callee))
         if node.keywords:
-            raise self.src.error(errors.UnsupportedSyntax, node.keywords[0].value,
+            keyword = node.keywords[0]
+            at = keyword if hasattr(keyword, "lineno") else keyword.value
+            raise self.src.error(errors.UnsupportedSyntax, at,
                                  f"`{label}` takes no keyword arguments here")
         if any(isinstance(a, gast.Starred) for a in node.args):
             raise _unsupported(self.src, next(a for a in node.args
