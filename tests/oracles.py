@@ -6,7 +6,7 @@ Nothing here uses s2sad; tests compare s2sad's derivatives against these.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 
 def central_difference(f: Callable[..., float], args: Sequence[float], i: int,
