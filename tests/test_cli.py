@@ -27,22 +27,13 @@ import pytest
 from s2sad import cli
 
 from .oracles import close, fd_tolerance
+from .test_seeds import DESIGN_LISTING
 
 REPO = Path(__file__).resolve().parent.parent
 FOO = "examples/foo.py"
 
-# DESIGN.md §2: "The target for the seed example — this exact shape, give or take blank
-# lines and comments" (the trailing comment on the `def` line is the doc's, not the code's).
-GOLDEN_GRAD_FOO = """\
-def grad_foo(x, y):
-    a = x + 5
-    b = a * y
-    dbdb = 1.0
-    dbda = y * dbdb
-    dbdy = a * dbdb
-    dbdx = dbda
-    return dbdx, dbdy
-"""
+# DESIGN.md §2's listing, give or take blank lines and comments
+GOLDEN_GRAD_FOO = DESIGN_LISTING
 
 IR_FOO = """\
 def foo(x, y):
