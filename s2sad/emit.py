@@ -41,6 +41,8 @@ HELPERS = {
         "_zeros_like",
         'def _zeros_like(x):\n'
         '    """A zero shaped like x: the derivative of an output that ignores x."""\n'
+        '    if isinstance(x, (int, float)):\n'
+        '        return 0.0\n'
         '    return np.zeros_like(x)[()]\n',
         ("np",),
     ),

@@ -108,6 +108,8 @@ class PrimSpec:
 def _zeros_like(x: object) -> object:
     import numpy as np
 
+    if isinstance(x, (int, float)):
+        return 0.0
     return np.zeros_like(x)[()]
 
 

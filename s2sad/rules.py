@@ -14,8 +14,9 @@ operators, so a rule reads like the textbook formula and the emitted code like t
 
 ``r`` is the primal result, reused where the formula allows (``exp``, ``sqrt``, ``tanh``).
 Conventions at non-differentiable points: ``abs'(0) = 0``; ``min``/``max`` send the whole
-derivative to the operand Python returns (the first one at a tie); ``floor``, ``//``,
-comparisons and ``int`` carry none.
+derivative to the operand Python returns (the first one at a tie); ``hypot`` has gradient 0
+at the origin; ``x**y`` has d/dx = 0 where y == 0 and d/dy = 0 where x == 0 (JAX does the
+same); ``floor``, ``//``, comparisons and ``int`` carry none.
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ class Sym:
     def __le__(self, o: object) -> Sym: return self.apply(Prim.LE, o)
     def __gt__(self, o: object) -> Sym: return self.apply(Prim.GT, o)
     def __ge__(self, o: object) -> Sym: return self.apply(Prim.GE, o)
+    # ``==`` builds an ``eq`` op, so a Sym is not hashable: keep Syms out of sets and dicts
+    def __eq__(self, o: object) -> Sym: return self.apply(Prim.EQ, o)  # type: ignore[override]
+    __hash__ = None  # type: ignore[assignment]
 
 
 def sin(x: Sym) -> Sym: return x.apply(Prim.SIN)
@@ -94,6 +98,21 @@ def cosh(x: Sym) -> Sym: return x.apply(Prim.COSH)
 def exp(x: Sym) -> Sym: return x.apply(Prim.EXP)
 def log(x: Sym) -> Sym: return x.apply(Prim.LOG)
 def sqrt(x: Sym) -> Sym: return x.apply(Prim.SQRT)
+
+
+def pow_dx(x: Sym, y: Sym) -> Sym:
+    """d(x**y)/dx = y * x**(y-1), and 0 where y == 0 (x**0 is 1 for every x, even 0)."""
+    return y * x ** (y - 1 + (y == 0))
+
+
+def pow_dy(r: Sym, x: Sym) -> Sym:
+    """d(x**y)/dy = log(x) * x**y, and 0 where x == 0 (0**y is 0 for every y > 0)."""
+    return log(x + (x == 0)) * r
+
+
+def nonzero(x: Sym) -> Sym:
+    """``x``, or 1 where it is 0: a divisor for partials that are 0 at 0 (``hypot``)."""
+    return x + (x == 0)
 
 
 def sign(x: Sym, d: Sym) -> Sym:
@@ -111,7 +130,7 @@ TANGENT: dict[Prim, tuple[Tangent, ...]] = {
     P.SUB: (lambda d, r, x, y: d, lambda d, r, x, y: -d),
     P.MUL: (lambda d, r, x, y: d * y, lambda d, r, x, y: x * d),
     P.DIV: (lambda d, r, x, y: d / y, lambda d, r, x, y: -(r * d) / y),
-    P.POW: (lambda d, r, x, y: y * x ** (y - 1) * d, lambda d, r, x, y: log(x) * r * d),
+    P.POW: (lambda d, r, x, y: pow_dx(x, y) * d, lambda d, r, x, y: pow_dy(r, x) * d),
     P.MOD: (lambda d, r, x, y: d, lambda d, r, x, y: -(x // y) * d),
     P.NEG: (lambda d, r, x: -d,),
     P.POS: (lambda d, r, x: d,),
@@ -139,12 +158,17 @@ TANGENT: dict[Prim, tuple[Tangent, ...]] = {
     P.LOG2: (lambda d, r, x: d / (x * math.log(2.0)),),
     P.LOG10: (lambda d, r, x: d / (x * math.log(10.0)),),
     P.SQRT: (lambda d, r, x: d / (2 * r),),
-    P.MATH_POW: (lambda d, r, x, y: y * x ** (y - 1) * d, lambda d, r, x, y: log(x) * r * d),
-    P.HYPOT: (lambda d, r, x, y: x / r * d, lambda d, r, x, y: y / r * d),
+    P.MATH_POW: (lambda d, r, x, y: pow_dx(x, y) * d, lambda d, r, x, y: pow_dy(r, x) * d),
+    P.HYPOT: (lambda d, r, x, y: x / nonzero(r) * d, lambda d, r, x, y: y / nonzero(r) * d),
     P.ERF: (lambda d, r, x: _2_OVER_SQRT_PI * exp(-(x * x)) * d,),
 }
 
 Adjoint = Callable[..., tuple]
+
+
+def _hypot_adjoint(g: Sym, r: Sym, x: Sym, y: Sym) -> tuple[Sym, Sym]:
+    norm = nonzero(r)  # shared by both partials
+    return x / norm * g, y / norm * g
 
 
 def _atan2_adjoint(g: Sym, y: Sym, x: Sym) -> tuple[Sym, Sym]:
@@ -157,7 +181,7 @@ ADJOINT: dict[Prim, Adjoint] = {
     P.SUB: lambda g, r, x, y: (g, -g),
     P.MUL: lambda g, r, x, y: (y * g, x * g),
     P.DIV: lambda g, r, x, y: (g / y, -(r * g) / y),
-    P.POW: lambda g, r, x, y: (y * x ** (y - 1) * g, log(x) * r * g),
+    P.POW: lambda g, r, x, y: (pow_dx(x, y) * g, pow_dy(r, x) * g),
     P.MOD: lambda g, r, x, y: (g, -(x // y) * g),
     P.NEG: lambda g, r, x: (-g,),
     P.POS: lambda g, r, x: (g,),
@@ -184,7 +208,7 @@ ADJOINT: dict[Prim, Adjoint] = {
     P.LOG2: lambda g, r, x: (g / (x * math.log(2.0)),),
     P.LOG10: lambda g, r, x: (g / (x * math.log(10.0)),),
     P.SQRT: lambda g, r, x: (g / (2 * r),),
-    P.MATH_POW: lambda g, r, x, y: (y * x ** (y - 1) * g, log(x) * r * g),
-    P.HYPOT: lambda g, r, x, y: (x / r * g, y / r * g),
+    P.MATH_POW: lambda g, r, x, y: (pow_dx(x, y) * g, pow_dy(r, x) * g),
+    P.HYPOT: lambda g, r, x, y: _hypot_adjoint(g, r, x, y),
     P.ERF: lambda g, r, x: (_2_OVER_SQRT_PI * exp(-(x * x)) * g,),
 }
