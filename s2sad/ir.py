@@ -106,6 +106,10 @@ class Op:
         (only,) = self.results
         return only
 
+    @property
+    def effect(self) -> bool:
+        return self.prim.spec.effect
+
 
 @dataclass(frozen=True)
 class Comment:
@@ -149,6 +153,7 @@ class For:
     inits: tuple[Value, ...]
     body: Region
     loc: Loc | None = field(default=None, compare=False)
+    reverse: bool = False  # iterate ``reversed(range(start, stop, step))`` (adjoint loops)
 
 
 @dataclass(frozen=True)
@@ -364,7 +369,12 @@ def format_op(op: Op) -> str:
     lhs = ", ".join(r.name for r in op.results)
     parts = [op.prim.value, *map(format_value, op.args)]
     parts += [f"{k}={v}" for k, v in op.params]
-    return f"{lhs} = {' '.join(parts)}"
+    return f"{lhs} = {' '.join(parts)}" if lhs else " ".join(parts)
+
+
+def _assign(results: tuple[Var, ...], rhs: str) -> str:
+    lhs = ", ".join(r.name for r in results)
+    return f"{lhs} = {rhs}" if lhs else rhs
 
 
 def format_out(out: Out) -> str:
@@ -397,7 +407,8 @@ def _format_body(body: tuple[Stmt, ...], depth: int, lines: list[str], locs: boo
     def region(r: Region, header: str) -> None:
         lines.append(pad + header)
         _format_body(r.body, depth + 1, lines, locs)
-        lines.append(pad + "    yield " + ", ".join(map(format_value, r.yields)))
+        yields = ", ".join(map(format_value, r.yields))
+        lines.append(pad + ("    yield " + yields if yields else "    yield"))
 
     for stmt in body:
         if isinstance(stmt, Op):
@@ -406,21 +417,21 @@ def _format_body(body: tuple[Stmt, ...], depth: int, lines: list[str], locs: boo
             text = stmt.text if stmt.of is None else f"{stmt.text}: {format_op(stmt.of)}"
             lines.append(pad + "# " + text)
         elif isinstance(stmt, If):
-            lhs = ", ".join(r.name for r in stmt.results)
-            region(stmt.then, with_loc(f"{lhs} = if {format_value(stmt.cond)}:", stmt.loc))
+            region(stmt.then, with_loc(
+                _assign(stmt.results, f"if {format_value(stmt.cond)}:"), stmt.loc))
             region(stmt.orelse, "else:")
         elif isinstance(stmt, For):
-            lhs = ", ".join(r.name for r in stmt.results)
             index, *carried = stmt.body.params
             bounds = ", ".join(map(format_value, (stmt.start, stmt.stop, stmt.step)))
             carry = ", ".join(f"{c.name}={format_value(i)}" for c, i in zip(carried, stmt.inits))
-            region(stmt.body, with_loc(
-                f"{lhs} = for {index.name} in range({bounds}) carry({carry}):", stmt.loc))
+            iterable = f"reversed(range({bounds}))" if stmt.reverse else f"range({bounds})"
+            region(stmt.body, with_loc(_assign(
+                stmt.results, f"for {index.name} in {iterable} carry({carry}):"), stmt.loc))
         elif isinstance(stmt, While):
-            lhs = ", ".join(r.name for r in stmt.results)
             carry = ", ".join(
                 f"{c.name}={format_value(i)}" for c, i in zip(stmt.cond.params, stmt.inits))
-            region(stmt.cond, with_loc(f"{lhs} = while carry({carry}):", stmt.loc))
+            region(stmt.cond, with_loc(_assign(stmt.results, f"while carry({carry}):"),
+                                       stmt.loc))
             region(stmt.body, "do(" + ", ".join(p.name for p in stmt.body.params) + "):")
         else:  # pragma: no cover - the Stmt union is closed
             raise IRError(f"cannot print {stmt!r}")
@@ -484,7 +495,9 @@ def _split_commas(text: str) -> list[str]:
 
 
 def parse_op(text: str, loc: Loc | None = None) -> Op:
-    lhs, _, rhs = text.partition(" = ")
+    lhs, sep, rhs = text.partition(" = ")
+    if not sep:  # an op that defines nothing: ``push tape a``
+        lhs, rhs = "", text
     words = _split_operands(rhs)
     if not words:
         raise IRError(f"no primitive in {text!r}")
@@ -501,7 +514,7 @@ def parse_op(text: str, loc: Loc | None = None) -> Op:
             params.append((key, value))
         else:
             args.append(parse_value(word))
-    results = tuple(Var(n.strip()) for n in lhs.split(","))
+    results = tuple(Var(n.strip()) for n in lhs.split(",") if n.strip())
     return Op(results, prim, tuple(args), tuple(params), loc)
 
 
@@ -599,7 +612,9 @@ def _parse_body(reader: _Lines, depth: int) -> tuple[Stmt, ...]:
         if line.startswith("# "):
             body.append(_parse_comment(line[2:]))
             continue
-        lhs, _, rhs = line.partition(" = ")
+        lhs, sep, rhs = line.partition(" = ")
+        if not sep or lhs.startswith(("if ", "for ", "while ")):  # defines nothing
+            lhs, rhs = "", line
         results = tuple(Var(n.strip()) for n in lhs.split(",") if n.strip())
         if rhs.startswith("if ") and rhs.endswith(":"):
             cond = parse_value(rhs[3:-1])
@@ -609,13 +624,15 @@ def _parse_body(reader: _Lines, depth: int) -> tuple[Stmt, ...]:
             orelse = _parse_region(reader, depth, ())
             body.append(If(results, cond, then, orelse, loc))
         elif rhs.startswith("for "):
-            m = re.fullmatch(rf"for ({_NAME}) in range\((.*)\) carry\((.*)\):", rhs)
+            m = re.fullmatch(
+                rf"for ({_NAME}) in (reversed\()?range\((.*?)\)\)? carry\((.*)\):", rhs)
             if not m:
                 raise IRError(f"bad for header: {line!r}")
-            start, stop, step = (parse_value(s) for s in _split_commas(m.group(2)))
-            carried, inits = _parse_carry(m.group(3))
+            start, stop, step = (parse_value(s) for s in _split_commas(m.group(3)))
+            carried, inits = _parse_carry(m.group(4))
             region = _parse_region(reader, depth, (Var(m.group(1)), *carried))
-            body.append(For(results, start, stop, step, inits, region, loc))
+            body.append(For(results, start, stop, step, inits, region, loc,
+                            reverse=m.group(2) is not None))
         elif rhs.startswith("while "):
             m = re.fullmatch(r"while carry\((.*)\):", rhs)
             if not m:
@@ -702,8 +719,11 @@ def verify(fn: Function) -> None:
                 if not lo <= len(stmt.args) <= hi:
                     fail(f"{stmt.prim.value} takes {lo}..{hi} operands, got "
                          f"{len(stmt.args)}", stmt)
-                if len(stmt.results) != stmt.prim.n_results:
-                    fail(f"{stmt.prim.value} defines {stmt.prim.n_results} result(s)", stmt)
+                lo, hi = stmt.prim.n_results
+                if not lo <= len(stmt.results) <= hi:
+                    count = str(lo) if lo == hi else f"{lo} or more"
+                    fail(f"{stmt.prim.value} defines {count} result(s), not "
+                         f"{len(stmt.results)}", stmt)
                 for a in stmt.args:
                     use(a, scope, stmt)
             elif isinstance(stmt, Comment):

@@ -74,6 +74,10 @@ class Prim(enum.Enum):
     # compiler-introduced
     COPY = "copy"  # v = u: names a value (the seed ``dbdb = 1.0``, ``dbdx = dbda``)
     ZEROS_LIKE = "zeros_like"  # the derivative of an input the output ignores
+    # the reverse-mode tape: a Python list
+    TAPE = "tape"  # tape = []
+    PUSH = "push"  # tape.append(v) or tape.append((a, b)); defines nothing
+    POP = "pop"  # v = tape.pop() or a, b = tape.pop()
 
     @property
     def spec(self) -> PrimSpec:
@@ -84,8 +88,9 @@ class Prim(enum.Enum):
         return SPEC[self].arity
 
     @property
-    def n_results(self) -> int:
-        return 1
+    def n_results(self) -> tuple[int, int]:
+        """How many results an op of this primitive defines (a range)."""
+        return SPEC[self].n_results
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,8 @@ class PrimSpec:
     prefix: str | None = None
     call: str | None = None
     active: bool = True
+    n_results: tuple[int, int] = (1, 1)
+    effect: bool = False  # changes state (the tape): never removed, never reordered
 
 
 def _zeros_like(x: object) -> object:
@@ -138,6 +145,9 @@ SPEC: dict[Prim, PrimSpec] = {
     P.NOT: PrimSpec(operator.not_, (1, 1), prefix="not ", active=False),
     P.COPY: PrimSpec(lambda x: x, (1, 1)),
     P.ZEROS_LIKE: PrimSpec(_zeros_like, (1, 1), call="_zeros_like"),
+    P.TAPE: PrimSpec(None, (0, 0), active=False, effect=True),
+    P.PUSH: PrimSpec(None, (2, 1 << 20), active=False, n_results=(0, 0), effect=True),
+    P.POP: PrimSpec(None, (1, 1), active=False, n_results=(1, 1 << 20), effect=True),
 }
 for _prim in Prim:
     if _prim.value.startswith("math."):

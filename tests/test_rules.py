@@ -191,7 +191,7 @@ RULE_CASES: tuple[RuleCase, ...] = (
     case(P.FABS, "math.fabs(x)", (1.3,), (-0.4,)),
 )
 
-COMPILER_INTRODUCED = {P.COPY, P.ZEROS_LIKE}  # never written by a user; tested by the passes
+COMPILER_INTRODUCED = {P.COPY, P.ZEROS_LIKE, P.TAPE, P.PUSH, P.POP}  # never written by a user
 
 
 def _point_cases(cases: Sequence[RuleCase]) -> list:
