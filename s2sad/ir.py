@@ -281,6 +281,17 @@ def regions_of(stmt: Stmt) -> tuple[Region, ...]:
     return ()
 
 
+def map_regions(stmt: Stmt, f) -> Stmt:
+    """``stmt`` with ``f(region)`` in place of each of its regions."""
+    if isinstance(stmt, If):
+        return dataclasses.replace(stmt, then=f(stmt.then), orelse=f(stmt.orelse))
+    if isinstance(stmt, For):
+        return dataclasses.replace(stmt, body=f(stmt.body))
+    if isinstance(stmt, While):
+        return dataclasses.replace(stmt, cond=f(stmt.cond), body=f(stmt.body))
+    return stmt
+
+
 def substitute(body: tuple[Stmt, ...], mapping: dict[Var, Value]) -> tuple[Stmt, ...]:
     """Replace uses (not definitions) of the vars in ``mapping``, regions included."""
     if not mapping:

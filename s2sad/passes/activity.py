@@ -3,7 +3,9 @@
 A value is *varied* when it depends, through differentiable primitives, on an input we
 differentiate with respect to; *useful* when an output depends on it the same way; *active*
 when both. Comparisons, ``int``, ``//``, ``floor`` break dependence (their derivative is
-zero), and so do constants and globals. Example, differentiating with respect to ``x``::
+zero), and so do constants, globals and branch conditions. Through control flow the
+analysis runs to a fixed point: a loop-carried value is varied when its initial value or
+the value the body yields for it is. Example, differentiating with respect to ``x``::
 
     a = add x 5        # varied, useful: active
     n = int y          # neither varied nor useful
@@ -14,8 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import InternalError
-from ..ir import Comment, Function, Op, Var, out_values
+from ..ir import Comment, For, Function, If, Op, Stmt, Var, While, out_values
 
 
 @dataclass(frozen=True)
@@ -28,24 +29,70 @@ class Activity:
 
 
 def analyze(fn: Function, wrt: tuple[Var, ...]) -> Activity:
-    ops = _straight_line(fn)
-    varied = set(wrt)
-    for op in ops:
-        if op.prim.spec.active and any(a in varied for a in op.args):
-            varied.update(op.results)
-    useful = {v for v in out_values(fn.out) if isinstance(v, Var)}
-    for op in reversed(ops):
-        if op.prim.spec.active and any(r in useful for r in op.results):
-            useful.update(a for a in op.args if isinstance(a, Var))
+    varied: set[Var] = set(wrt)
+    while _forward(fn.body, varied):
+        pass
+    useful: set[Var] = {v for v in out_values(fn.out) if isinstance(v, Var)}
+    while _backward(fn.body, useful):
+        pass
     return Activity(frozenset(varied), frozenset(useful))
 
 
-def _straight_line(fn: Function) -> list[Op]:
-    ops = []
-    for stmt in fn.body:
+def _add(target: set[Var], values: object) -> bool:
+    new = {v for v in values if isinstance(v, Var)} - target
+    target.update(new)
+    return bool(new)
+
+
+def _forward(body: tuple[Stmt, ...], varied: set[Var]) -> bool:
+    """One sweep in program order; True if anything became varied."""
+    changed = False
+    for stmt in body:
         if isinstance(stmt, Op):
-            ops.append(stmt)
-        elif not isinstance(stmt, Comment):
-            raise InternalError(f"activity analysis got control flow ({type(stmt).__name__}),"
-                                " which the frontend does not produce yet")
-    return ops
+            if stmt.prim.spec.active and any(a in varied for a in stmt.args):
+                changed |= _add(varied, stmt.results)
+        elif isinstance(stmt, If):
+            changed |= _forward(stmt.then.body, varied) | _forward(stmt.orelse.body, varied)
+            for r, a, b in zip(stmt.results, stmt.then.yields, stmt.orelse.yields):
+                if a in varied or b in varied:
+                    changed |= _add(varied, (r,))
+        elif isinstance(stmt, (For, While)):
+            body = stmt.body
+            params = body.params[1:] if isinstance(stmt, For) else body.params
+            regions = (body,) if isinstance(stmt, For) else (stmt.cond, body)
+            for k, (init, y) in enumerate(zip(stmt.inits, body.yields)):
+                if init in varied or y in varied:
+                    targets = [params[k], stmt.results[k]]
+                    if isinstance(stmt, While):
+                        targets.append(stmt.cond.params[k])
+                    changed |= _add(varied, targets)
+            for region in regions:
+                changed |= _forward(region.body, varied)
+        elif not isinstance(stmt, Comment):  # pragma: no cover - the Stmt union is closed
+            raise TypeError(stmt)
+    return changed
+
+
+def _backward(body: tuple[Stmt, ...], useful: set[Var]) -> bool:
+    """One sweep in reverse program order; True if anything became useful."""
+    changed = False
+    for stmt in reversed(body):
+        if isinstance(stmt, Op):
+            if stmt.prim.spec.active and any(r in useful for r in stmt.results):
+                changed |= _add(useful, stmt.args)
+        elif isinstance(stmt, If):
+            for r, a, b in zip(stmt.results, stmt.then.yields, stmt.orelse.yields):
+                if r in useful:
+                    changed |= _add(useful, (a, b))
+            changed |= _backward(stmt.then.body, useful) | _backward(stmt.orelse.body, useful)
+        elif isinstance(stmt, (For, While)):
+            body = stmt.body
+            params = body.params[1:] if isinstance(stmt, For) else body.params
+            cond_params = stmt.cond.params if isinstance(stmt, While) else params
+            for k, y in enumerate(body.yields):
+                if stmt.results[k] in useful or params[k] in useful \
+                        or cond_params[k] in useful:
+                    changed |= _add(useful, (y, params[k], cond_params[k], stmt.results[k],
+                                             stmt.inits[k]))
+            changed |= _backward(body.body, useful)
+    return changed

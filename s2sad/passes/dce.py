@@ -1,7 +1,11 @@
 """Dead code elimination.
 
 Removes ops whose results nothing returned or kept reads, directly or through other ops,
-and the ``# adjoint of`` comments left heading no code::
+and the ``# adjoint of`` comments left heading no code. Ops with an effect (the tape) stay.
+Through control flow: a branch result nobody reads is dropped from the ``if`` with what
+computes it; a loop-carried value is live when the loop's result is, or when the body
+needs it for a live value in the next iteration (a fixed point); a loop or ``if`` left with
+no results and no effects goes::
 
     a = add x 5                 a = add x 5
     %2 = mul x dbdb     ->      return a
@@ -10,27 +14,105 @@ and the ``# adjoint of`` comments left heading no code::
 
 from __future__ import annotations
 
-from ..errors import InternalError
-from ..ir import Comment, Function, Op, Stmt, Var, out_values
+import dataclasses
+
+from ..ir import Comment, For, Function, If, Op, Region, Stmt, Var, While, out_values, region_uses
 
 
 def run(fn: Function) -> Function:
     live: set[Var] = {v for v in out_values(fn.out) if isinstance(v, Var)} | set(fn.keep)
+    return fn.replace(body=_body(fn.body, live))
+
+
+def _vars(values: object) -> set[Var]:
+    return {v for v in values if isinstance(v, Var)}
+
+
+def _body(body: tuple[Stmt, ...], live: set[Var]) -> tuple[Stmt, ...]:
+    """Keep what ``live`` needs, walking backwards; adds the operands of kept code to it."""
     kept: list[Stmt] = []
-    for stmt in reversed(fn.body):
+    for stmt in reversed(body):
         if isinstance(stmt, Comment):
             kept.append(stmt)
-        elif isinstance(stmt, Op):
-            if any(r in live for r in stmt.results):
-                live.update(a for a in stmt.args if isinstance(a, Var))
+            continue
+        if isinstance(stmt, Op):
+            if stmt.effect or any(r in live for r in stmt.results):
+                live.update(_vars(stmt.args))
                 kept.append(stmt)
-        else:
-            raise InternalError(f"dead code elimination got control flow "
-                                f"({type(stmt).__name__}), which the frontend does not "
-                                f"produce yet")
+            continue
+        stmt = _control(stmt, live)
+        if stmt is not None:
+            kept.append(stmt)
     kept.reverse()
     # a comment heads the code up to the next comment; drop those heading nothing
-    body = [s for i, s in enumerate(kept)
-            if not isinstance(s, Comment) or (i + 1 < len(kept)
-                                               and not isinstance(kept[i + 1], Comment))]
-    return fn.replace(body=tuple(body))
+    return tuple(s for i, s in enumerate(kept)
+                 if not isinstance(s, Comment)
+                 or (i + 1 < len(kept) and not isinstance(kept[i + 1], Comment)))
+
+
+def _has_effect(region: Region) -> bool:
+    for stmt in region.body:
+        if isinstance(stmt, Op) and stmt.effect:
+            return True
+        if isinstance(stmt, If) and (_has_effect(stmt.then) or _has_effect(stmt.orelse)):
+            return True
+        if isinstance(stmt, For) and _has_effect(stmt.body):
+            return True
+        if isinstance(stmt, While) and (_has_effect(stmt.cond) or _has_effect(stmt.body)):
+            return True
+    return False
+
+
+def _prune(region: Region, keep: list[int], live_out: set[Var], drop_params: bool,
+           first_param: int = 0) -> Region:
+    """The region yielding only ``keep`` (indices), its body cut to what they need."""
+    yields = tuple(region.yields[k] for k in keep)
+    live = set(live_out) | _vars(yields)
+    body = _body(region.body, live)
+    params = region.params
+    if drop_params:
+        params = params[:first_param] + tuple(params[first_param + k] for k in keep)
+    return Region(params, body, yields)
+
+
+def _control(stmt: Stmt, live: set[Var]) -> Stmt | None:
+    """The control-flow statement cut to its live results, or None if nothing is left."""
+    n = len(stmt.results)
+    if isinstance(stmt, If):
+        keep = [k for k in range(n) if stmt.results[k] in live]
+        then = _prune(stmt.then, keep, set(), False)
+        orelse = _prune(stmt.orelse, keep, set(), False)
+        if not keep and not (_has_effect(then) or _has_effect(orelse)):
+            return None
+        live.update(_vars((stmt.cond, *region_uses(then), *region_uses(orelse))))
+        return dataclasses.replace(stmt, results=tuple(stmt.results[k] for k in keep),
+                                   then=then, orelse=orelse)
+    first = 1 if isinstance(stmt, For) else 0
+    params = stmt.body.params[first:]
+    cond_params = stmt.cond.params if isinstance(stmt, While) else ()
+    keep = {k for k in range(n) if stmt.results[k] in live}
+    while True:  # carried values the live ones (or the condition) need, to a fixed point
+        trial = set(live) | _vars(stmt.body.yields[k] for k in keep)
+        _body(stmt.body.body, trial)
+        if isinstance(stmt, While):
+            cond_live = _vars(stmt.cond.yields)
+            _body(stmt.cond.body, cond_live)
+            trial |= {params[k] for k in range(n) if cond_params[k] in cond_live}
+        grown = keep | {k for k in range(n) if params[k] in trial}
+        if grown == keep:
+            break
+        keep = grown
+    order = sorted(keep)
+    body = _prune(stmt.body, order, set(), True, first)
+    if not order and not _has_effect(body):
+        return None
+    inits = tuple(stmt.inits[k] for k in order)
+    results = tuple(stmt.results[k] for k in order)
+    if isinstance(stmt, For):
+        live.update(_vars((stmt.start, stmt.stop, stmt.step, *inits)))
+        live.update(_vars(region_uses(body)))
+        return dataclasses.replace(stmt, results=results, inits=inits, body=body)
+    cond = _prune(stmt.cond, [0], set(), False)
+    cond = Region(tuple(cond_params[k] for k in order), cond.body, cond.yields)
+    live.update(_vars(inits) | _vars(region_uses(body)) | _vars(region_uses(cond)))
+    return dataclasses.replace(stmt, results=results, inits=inits, cond=cond, body=body)

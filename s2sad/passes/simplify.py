@@ -16,19 +16,42 @@ from __future__ import annotations
 
 import math
 
-from ..ir import Const, Function, Op, Stmt, Value, Var, substitute_function
+from ..ir import (
+    Comment,
+    Const,
+    Function,
+    Op,
+    Region,
+    Stmt,
+    Value,
+    Var,
+    map_regions,
+    substitute_function,
+)
 from ..primitives import Prim
 
 
 def run(fn: Function) -> Function:
     mapping: dict[Var, Value] = {}
-    defining: dict[Var, Op] = {}
+    body = _body(fn.body, mapping, {})
+    return substitute_function(fn.replace(body=body), mapping)
+
+
+def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var, Op]
+          ) -> tuple[Stmt, ...]:
+    """Simplify a statement list; regions see the definitions of their enclosing code."""
     body: list[Stmt] = []
-    for stmt in fn.body:
-        if isinstance(stmt, Op):
+    for stmt in stmts:
+        if not isinstance(stmt, (Op, Comment)):
+            stmt = map_regions(stmt, lambda r: Region(
+                r.params, _body(r.body, mapping, dict(defining)), r.yields))
+        elif isinstance(stmt, Op):
             stmt = Op(stmt.results, stmt.prim,
                       tuple(mapping.get(a, a) if isinstance(a, Var) else a for a in stmt.args),
                       stmt.params, stmt.loc)
+            if stmt.effect or len(stmt.results) != 1:
+                body.append(stmt)
+                continue
             better = _simplify(stmt, defining)
             if better is not None:
                 if stmt.result.is_temp:
@@ -37,7 +60,7 @@ def run(fn: Function) -> Function:
                 stmt = Op(stmt.results, Prim.COPY, (better,), (), stmt.loc)
             defining[stmt.result] = stmt
         body.append(stmt)
-    return substitute_function(fn.replace(body=tuple(body)), mapping)
+    return tuple(body)
 
 
 def _is(v: Value, number: float) -> bool:
