@@ -31,7 +31,23 @@ import gast
 import numpy
 
 from .errors import CompileError
-from .ir import Comment, Const, Function, Global, Op, Stmt, Value, Var, out_values, values_used
+from .ir import (
+    Comment,
+    Const,
+    For,
+    Function,
+    Global,
+    If,
+    Op,
+    Region,
+    Stmt,
+    Value,
+    Var,
+    While,
+    out_values,
+    regions_of,
+    values_used_here,
+)
 from .primitives import Prim
 
 MODULES = {"math": math, "np": numpy}
@@ -73,8 +89,7 @@ def emit(fn: Function, bindings: dict[str, object]) -> Generated:
     names = _final_names(fn, reserved)
     printer = _Printer(names)
     lines = [printer.header(fn)]
-    for stmt in fn.body:
-        lines.extend("    " + line for line in printer.statement(stmt))
+    lines += printer.block(fn.body, [])
     lines.append("    " + printer.ret(fn.out))
     helpers = [HELPERS[p][1] for p in sorted(prims, key=lambda p: p.value) if p in HELPERS]
     source = "\n".join(helpers + ["\n".join(lines) + "\n"])
@@ -89,7 +104,13 @@ def spec_module(p: Prim) -> str | None:
 
 
 def _prims_used(body: tuple[Stmt, ...]) -> set[Prim]:
-    return {s.prim for s in body if isinstance(s, Op)}
+    found: set[Prim] = set()
+    for stmt in body:
+        if isinstance(stmt, Op):
+            found.add(stmt.prim)
+        for region in regions_of(stmt):
+            found |= _prims_used(region.body)
+    return found
 
 
 # --------------------------------------------------------------------------------------
@@ -97,24 +118,22 @@ def _prims_used(body: tuple[Stmt, ...]) -> set[Prim]:
 
 
 def _final_names(fn: Function, reserved: set[str]) -> dict[Var, str]:
-    """A Python name for every value: its own where free, ``base_k`` where not."""
-    definitions: list[tuple[int, Var]] = [(-1, p.var) for p in fn.params]
-    last_use: dict[Var, int] = {}
-    for i, stmt in enumerate(fn.body):
-        if isinstance(stmt, Op):
-            definitions.extend((i, r) for r in stmt.results)
-        for v in values_used(stmt):
-            if isinstance(v, Var):
-                last_use[v] = i
-    end = len(fn.body)
-    for v in list(out_values(fn.out)) + list(fn.keep):
-        if isinstance(v, Var):
-            last_use[v] = end
-    bases = {v.base for _, v in definitions if not v.is_temp}
+    """A Python name for every value: its own where free, ``base_k`` where not.
+
+    Positions number statements depth-first; a value read inside a loop but defined
+    before it stays alive to the loop's end (the next iteration reads it again). A loop's
+    carried value, the region params standing for it and its result share one name.
+    """
+    live = _Liveness(fn)
+    bases = {v.base for _, _, v in live.defs if not v.is_temp}
     holder: dict[str, Var] = {}
     names: dict[Var, str] = {}
     temp_count = 0
-    for position, var in definitions:
+    for position, _, var in sorted(live.defs, key=lambda d: (d[0], d[1])):
+        if var in live.same_as:
+            names[var] = names[live.same_as[var]]
+            holder[names[var]] = var
+            continue
         if var.is_temp:
             while True:
                 temp_count += 1
@@ -132,12 +151,93 @@ def _final_names(fn: Function, reserved: set[str]) -> dict[Var, str]:
             if k > 1 and candidate in bases:
                 continue
             held = holder.get(candidate)
-            if held is not None and last_use.get(held, -1) > position:
+            if held is not None and live.last_use.get(held, -1) > position:
                 continue
             break
         holder[candidate] = var
         names[var] = candidate
     return names
+
+
+class _Liveness:
+    """Definition positions, last uses and forced shared names of a function's values."""
+
+    def __init__(self, fn: Function) -> None:
+        self.clock = 0
+        self.defs: list[tuple[int, int, Var]] = []  # (position, order, var)
+        self.uses: list[tuple[Var, int, tuple[list[int], ...]]] = []
+        self.same_as: dict[Var, Var] = {}
+        for p in fn.params:
+            self.define(p.var, -1)
+        self.walk(fn.body, ())
+        end = self.tick()
+        for v in list(out_values(fn.out)) + list(fn.keep):
+            self.use(v, end, ())
+        defined_at = {v: pos for pos, _, v in self.defs}
+        self.last_use: dict[Var, int] = {}
+        for v, position, loops in self.uses:
+            for start_end in loops:  # read in a loop it was defined before: live to its end
+                if defined_at.get(v, -1) < start_end[0]:
+                    position = max(position, start_end[1])
+            self.last_use[v] = max(self.last_use.get(v, -1), position)
+
+    def tick(self) -> int:
+        self.clock += 1
+        return self.clock
+
+    def define(self, v: Var, position: int) -> None:
+        self.defs.append((position, len(self.defs), v))
+
+    def use(self, v: object, position: int, loops: tuple) -> None:
+        if isinstance(v, Var):
+            self.uses.append((v, position, loops))
+
+    def region(self, region: Region, loops: tuple) -> None:
+        self.walk(region.body, loops)
+        end = self.tick()
+        for v in region.yields:
+            self.use(v, end, loops)
+
+    def walk(self, body: tuple[Stmt, ...], loops: tuple) -> None:
+        for stmt in body:
+            start = self.tick()
+            if isinstance(stmt, Comment):
+                continue
+            for v in values_used_here(stmt):
+                self.use(v, start, loops)
+            if isinstance(stmt, Op):
+                for r in stmt.results:
+                    self.define(r, start)
+                continue
+            if isinstance(stmt, If):
+                self.region(stmt.then, loops)
+                self.region(stmt.orelse, loops)
+                end = self.tick()
+                for r in stmt.results:
+                    self.define(r, end)
+                continue
+            span = [start, start]  # the loop's extent, its end filled in below
+            inner = (*loops, span)
+            if isinstance(stmt, For):
+                for p in stmt.body.params:
+                    self.define(p, start)
+                self.region(stmt.body, inner)
+                carried = stmt.body.params[1:]
+            else:
+                for p in stmt.cond.params:
+                    self.define(p, start)
+                self.region(stmt.cond, inner)
+                body_start = self.tick()
+                for p, same in zip(stmt.body.params, stmt.cond.params):
+                    self.define(p, body_start)
+                    self.same_as[p] = same
+                self.region(stmt.body, inner)
+                carried = stmt.cond.params
+            end = self.tick()
+            span[1] = end
+            for r, same in zip(stmt.results, carried):
+                self.define(r, end)
+                self.same_as[r] = same
 
 
 # --------------------------------------------------------------------------------------
@@ -181,11 +281,91 @@ class _Printer:
 
     def statement(self, stmt: Stmt) -> list[str]:
         if isinstance(stmt, Op):
+            if stmt.effect:
+                return [self.tape_op(stmt)]
+            if stmt.prim is Prim.COPY and isinstance(stmt.args[0], Var) \
+                    and self.name(stmt.args[0]) == self.name(stmt.result):
+                return []  # `a = a`: the value already has the name
             return [self.assignment(stmt)]
         if isinstance(stmt, Comment):
             text = stmt.text if stmt.of is None else f"{stmt.text}: {self.assignment(stmt.of)}"
             return ["# " + text]
-        raise NotImplementedError(f"emitting {type(stmt).__name__}")  # control flow: issue 3
+        if isinstance(stmt, If):
+            return self.if_(stmt)
+        if isinstance(stmt, For):
+            return self.for_(stmt)
+        return self.while_(stmt)
+
+    def block(self, body: tuple[Stmt, ...], copies: list[str]) -> list[str]:
+        lines = [line for stmt in body for line in self.statement(stmt)] + copies
+        return ["    " + line for line in (lines or ["pass"])]
+
+    def name(self, v: Var) -> str:
+        return self.names.get(v, v.name)
+
+    def copies(self, targets: tuple[Var, ...], values: tuple[Value, ...]) -> list[str]:
+        """``a, b = x, y`` for the targets whose name differs from the value's (parallel)."""
+        pairs = [(t, v) for t, v in zip(targets, values)
+                 if not (isinstance(v, Var) and self.name(v) == self.name(t))]
+        if not pairs:
+            return []
+        lhs = [gast.Name(self.name(t), gast.Store(), None, None) for t, _ in pairs]
+        rhs = [self.value(v) for _, v in pairs]
+        if len(pairs) == 1:
+            return [_source(gast.Assign(lhs, rhs[0], None))]
+        return [_source(gast.Assign([gast.Tuple(lhs, gast.Store())],
+                                    gast.Tuple(rhs, gast.Load()), None))]
+
+    def tape_op(self, op: Op) -> str:
+        if op.prim is Prim.TAPE:
+            return f"{self.name(op.results[0])} = []"
+        tape = self.name(op.args[0])
+        if op.prim is Prim.PUSH:
+            values = [_source(self.value(v)) for v in op.args[1:]]
+            item = values[0] if len(values) == 1 else f"({', '.join(values)})"
+            return f"{tape}.append({item})"
+        return f"{', '.join(self.name(r) for r in op.results)} = {tape}.pop()"
+
+    def if_(self, stmt: If) -> list[str]:
+        lines = [f"if {_source(self.value(stmt.cond))}:"]
+        lines += self.block(stmt.then.body, self.copies(stmt.results, stmt.then.yields))
+        orelse = self.block(stmt.orelse.body, self.copies(stmt.results, stmt.orelse.yields))
+        if orelse != ["    pass"]:
+            lines += ["else:", *orelse]
+        return lines
+
+    def for_(self, stmt: For) -> list[str]:
+        index, *carried = stmt.body.params
+        lines = self.copies(tuple(carried), stmt.inits)
+        bounds = [stmt.start, stmt.stop, stmt.step]
+        if bounds[2] == Const(1):
+            bounds.pop()
+            if bounds[0] == Const(0):
+                bounds.pop(0)
+        iterable = f"range({', '.join(_source(self.value(b)) for b in bounds)})"
+        if stmt.reverse:
+            iterable = f"reversed({iterable})"
+        lines.append(f"for {self.name(index)} in {iterable}:")
+        lines += self.block(stmt.body.body, self.copies(tuple(carried), stmt.body.yields))
+        return lines
+
+    def while_(self, stmt: While) -> list[str]:
+        lines = self.copies(stmt.cond.params, stmt.inits)
+        (test,) = stmt.cond.yields
+        cond_body = stmt.cond.body
+        single = (len(cond_body) == 1 and isinstance(cond_body[0], Op)
+                  and cond_body[0].results == (test,))
+        if single:  # while x > 0:
+            lines.append(f"while {_source(self.expr(cond_body[0]))}:")
+            head: list[str] = []
+        else:  # while True: ... if not test: break
+            lines.append("while True:")
+            head = [line for s in cond_body for line in self.statement(s)]
+            head += [f"if not {_source(self.value(test))}:", "    break"]
+        body = self.block(stmt.body.body, self.copies(stmt.cond.params, stmt.body.yields))
+        if head:
+            body = ["    " + line for line in head] + ([] if body == ["    pass"] else body)
+        return lines + body
 
     def out(self, out: object) -> gast.expr:
         if isinstance(out, tuple):
@@ -216,6 +396,8 @@ class _Printer:
 
 
 def _source(node: gast.AST) -> str:
+    if isinstance(node, gast.expr):  # astor parenthesises a bare expression: print a statement
+        node = gast.Expr(node)
     tree = gast.gast_to_ast(node)
     return astor.to_source(tree).rstrip("\n")
 

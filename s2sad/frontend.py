@@ -29,7 +29,24 @@ from dataclasses import dataclass, field
 import gast
 
 from . import errors
-from .ir import Const, Function, Global, Loc, Names, Op, Param, Stmt, Value, Var
+from .ir import (
+    Const,
+    For,
+    Function,
+    Global,
+    If,
+    Loc,
+    Names,
+    Op,
+    Out,
+    Param,
+    Region,
+    Stmt,
+    Value,
+    Var,
+    While,
+    out_values,
+)
 from .primitives import BINARY_OPS, COMPARE_OPS, UNARY_OPS, Prim, prim_of_callable
 
 
@@ -212,13 +229,6 @@ def _parse_def(lines: list[str], first: int, filename: str, name: str) -> Source
 
 
 _SUBSET_ADVICE = {
-    gast.If: "`if` statements are not supported yet (branches come with control flow); "
-             "express the choice with `min`, `max` or `abs`, or keep the branch outside "
-             "the function you differentiate",
-    gast.For: "`for` loops are not supported yet (loops come with control flow); unroll "
-              "the loop by hand or keep it outside the function you differentiate",
-    gast.While: "`while` loops are not supported yet (loops come with control flow); keep "
-                "the loop outside the function you differentiate",
     gast.Try: "`try` is not in the differentiable subset; move it outside the function you "
               "differentiate",
     gast.With: "`with` is not in the differentiable subset; move it outside the function "
@@ -244,12 +254,8 @@ _SUBSET_ADVICE = {
                  "level",
     gast.ImportFrom: "imports inside the function are not in the subset; import at module "
                      "level",
-    gast.Break: "`break` is only meaningful in a loop, and loops are not supported yet",
-    gast.Continue: "`continue` is only meaningful in a loop, and loops are not supported "
-                   "yet",
-    gast.IfExp: "conditional expressions are not supported yet (they come with control "
-                "flow); use `min`, `max` or `abs`, or compute the choice outside",
-    gast.BoolOp: "`and`/`or` are not supported yet (they come with control flow)",
+    gast.Break: "`break` outside a loop is not valid Python",
+    gast.Continue: "`continue` outside a loop is not valid Python",
     gast.Lambda: "lambdas inside the function are not supported yet; define a function at "
                  "module level",
     gast.Subscript: "indexing is not supported yet (arrays come in a later release); pass "
@@ -302,26 +308,14 @@ class _Lowerer:
         self.body: list[Stmt] = []
         self.bindings: dict[str, object] = {}
         self.locals = _assigned_names(src.node)
+        self.partial: dict[str, str] = {}  # local -> why it may be unset here
 
     # --- the function ---------------------------------------------------------------
 
     def run(self) -> Lowered:
         node = self.src.node
         params = self.params(node.args)
-        statements = list(node.body)
-        if statements and _is_docstring(statements[0]):
-            statements = statements[1:]
-        out = None
-        for i, stmt in enumerate(statements):
-            if isinstance(stmt, gast.Return):
-                if i != len(statements) - 1:
-                    raise self.src.error(
-                        errors.UnsupportedSyntax, stmt,
-                        "an early `return` is not supported yet (it comes with control "
-                        "flow); return once, at the end of the function")
-                out = self.returned(stmt)
-            else:
-                self.statement(stmt)
+        out = self.block(list(node.body))
         if out is None:
             raise self.src.error(
                 errors.UnsupportedSyntax, node,
@@ -389,8 +383,183 @@ class _Lowerer:
 
     # --- statements -------------------------------------------------------------------
 
+    def block(self, statements: list[gast.stmt]) -> Out | None:
+        """Lower a statement list; what it returns, or None if it can fall off its end.
+
+        An ``if`` containing a ``return`` takes the statements after it into each branch
+        that can fall through, so every path ends in one ``return`` and the function's
+        result is the ``if``'s result (no flags needed outside loops).
+        """
+        for i, stmt in enumerate(statements):
+            if isinstance(stmt, gast.Return):
+                if i != len(statements) - 1:
+                    raise self.src.error(
+                        errors.UnsupportedSyntax, statements[i + 1],
+                        "this code follows a `return` and never runs; remove it")
+                return self.returned(stmt)
+            if isinstance(stmt, gast.If) and _contains_return(stmt):
+                return self.if_returning(stmt, statements[i + 1:])
+            if _is_docstring(stmt) and i == 0:
+                continue
+            self.statement(stmt)
+        return None
+
+    def if_returning(self, node: gast.If, rest: list[gast.stmt]) -> Out:
+        cond = self.expr(node.test)
+        outs, regions = [], []
+        for branch in (node.body, node.orelse):
+            statements = list(branch) + ([] if _always_returns(branch) else list(rest))
+            saved_body, saved_env = self.body, dict(self.env)
+            self.body = []
+            out = self.block(statements)
+            if out is None:
+                raise self.src.error(
+                    errors.UnsupportedSyntax, node,
+                    "a path through this `if` reaches the end of the function without "
+                    "`return`; return a value on every path")
+            outs.append(out)
+            regions.append(tuple(self.body))
+            self.body, self.env = saved_body, saved_env
+        shapes = {_shape(o) for o in outs}
+        if len(shapes) != 1:
+            raise self.src.error(
+                errors.UnsupportedSyntax, node,
+                "the branches of this `if` return different numbers of values; return the "
+                "same shape on every path")
+        yields = [tuple(out_values(o)) for o in outs]
+        name = self.src.node.name
+        results = tuple(self.names.fresh(name) if len(yields[0]) == 1 else self.names.temp()
+                        for _ in yields[0])
+        self.body.append(If(results, cond, Region((), regions[0], yields[0]),
+                            Region((), regions[1], yields[1]), self.src.loc(node)))
+        return _rebuild(outs[0], iter(results))
+
+    def if_statement(self, node: gast.If) -> None:
+        cond = self.expr(node.test)
+        before = dict(self.env)
+        branches = []
+        for branch in (node.body, node.orelse):
+            saved_body = self.body
+            self.body, self.env = [], dict(before)
+            for stmt in branch:
+                self.statement(stmt)
+            branches.append((tuple(self.body), self.env))
+            self.body = saved_body
+        (then_body, then_env), (else_body, else_env) = branches
+        self.env = dict(before)
+        names = [n for n in dict.fromkeys([*then_env, *else_env])
+                 if then_env.get(n) != before.get(n) or else_env.get(n) != before.get(n)]
+        results, then_yields, else_yields = [], [], []
+        for name in names:
+            if name not in then_env or name not in else_env:
+                self.env.pop(name, None)
+                self.partial[name] = (f"is assigned on only one path through the `if` at "
+                                      f"line {self.src.loc(node).lineno}; assign it before "
+                                      f"the `if` or in both branches")
+                continue
+            result = self.names.fresh(name)
+            results.append(result)
+            then_yields.append(then_env[name])
+            else_yields.append(else_env[name])
+            self.env[name] = result
+        self.body.append(If(tuple(results), cond, Region((), then_body, tuple(then_yields)),
+                            Region((), else_body, tuple(else_yields)), self.src.loc(node)))
+
+    def loop(self, node: gast.For | gast.While) -> None:
+        kind = "for" if isinstance(node, gast.For) else "while"
+        if node.orelse:
+            raise self.src.error(errors.UnsupportedSyntax, node.orelse[0],
+                                 f"`{kind} ... else` is not in the subset; move the `else` "
+                                 f"code after the loop")
+        for sub in _walk_body(node.body):
+            if isinstance(sub, (gast.Break, gast.Continue, gast.Return)):
+                what = {gast.Break: "break", gast.Continue: "continue",
+                        gast.Return: "return"}[type(sub)]
+                raise self.src.error(
+                    errors.UnsupportedSyntax, sub,
+                    f"`{what}` inside a loop is not supported yet; compute a flag and let "
+                    f"the loop run to its end")
+        assigned = _assigned_in(node.body)
+        carried = [n for n in assigned if n in self.env]
+        inits = tuple(self.env[n] for n in carried)
+        loc = self.src.loc(node)
+        if isinstance(node, gast.For):
+            start, stop, step = self.range_bounds(node)
+            index = self.names.fresh(node.target.id)
+            params = tuple(self.names.fresh(n) for n in carried)
+            body, yields = self.loop_body(node.body, carried, params,
+                                          {node.target.id: index})
+            results = tuple(self.names.fresh(n) for n in carried)
+            self.body.append(For(results, start, stop, step, inits,
+                                 Region((index, *params), body, yields), loc))
+            assigned = [node.target.id, *assigned]
+        else:
+            cond_params = tuple(self.names.fresh(n) for n in carried)
+            saved_body, saved_env = self.body, dict(self.env)
+            self.body = []
+            self.env.update(zip(carried, cond_params))
+            test = self.expr(node.test)
+            cond = Region(cond_params, tuple(self.body), (test,))
+            self.body, self.env = saved_body, saved_env
+            params = tuple(self.names.fresh(n) for n in carried)
+            body, yields = self.loop_body(node.body, carried, params, {})
+            results = tuple(self.names.fresh(n) for n in carried)
+            self.body.append(While(results, inits, cond, Region(params, body, yields), loc))
+        for name in assigned:
+            if name not in carried:  # set only inside the loop: unset if it never runs
+                self.env.pop(name, None)
+                self.partial[name] = (f"is assigned only inside the loop at line "
+                                      f"{loc.lineno}, so it is unset when the loop does not "
+                                      f"run; assign it before the loop")
+        self.env.update(zip(carried, results))
+
+    def loop_body(self, statements: list[gast.stmt], carried: list[str],
+                  params: tuple[Var, ...], extra: dict[str, Var]
+                  ) -> tuple[tuple[Stmt, ...], tuple[Value, ...]]:
+        saved_body, saved_env = self.body, dict(self.env)
+        self.body = []
+        self.env.update(zip(carried, params))
+        self.env.update(extra)
+        for stmt in statements:
+            self.statement(stmt)
+        body, yields = tuple(self.body), tuple(self.env[n] for n in carried)
+        self.body, self.env = saved_body, saved_env
+        return body, yields
+
+    def range_bounds(self, node: gast.For) -> tuple[Value, Value, Value]:
+        call = node.iter
+        if not isinstance(node.target, gast.Name):
+            raise self.src.error(errors.UnsupportedSyntax, node.target,
+                                 "the loop variable must be a single name for now")
+        if not (isinstance(call, gast.Call) and not call.keywords
+                and self.resolve_callee_or_none(call.func) is builtins.range
+                and 1 <= len(call.args) <= 3):
+            raise self.src.error(
+                errors.UnsupportedSyntax, call,
+                "`for` loops run over `range(...)` for now; iterating over arrays, lists, "
+                "`enumerate` and `zip` comes with array support")
+        bounds = [self.expr(a) for a in call.args]
+        if len(bounds) == 1:
+            return Const(0), bounds[0], Const(1)
+        if len(bounds) == 2:
+            return bounds[0], bounds[1], Const(1)
+        return bounds[0], bounds[1], bounds[2]
+
+    def resolve_callee_or_none(self, node: gast.expr) -> object:
+        try:
+            return self.resolve(node)
+        except errors.CompileError:
+            return None
+
     def statement(self, stmt: gast.stmt) -> None:
-        if isinstance(stmt, gast.Assign):
+        if isinstance(stmt, gast.If):
+            if _contains_return(stmt):  # only reachable inside loops: block() takes the rest
+                raise self.src.error(errors.UnsupportedSyntax, stmt,
+                                     "`return` inside a loop is not supported yet")
+            self.if_statement(stmt)
+        elif isinstance(stmt, (gast.For, gast.While)):
+            self.loop(stmt)
+        elif isinstance(stmt, gast.Assign):
             self.assign(stmt.targets, stmt.value)
         elif isinstance(stmt, gast.AnnAssign):
             if stmt.value is not None:
@@ -502,19 +671,13 @@ class _Lowerer:
                                      "bitwise `~` is not in the differentiable subset")
             return self.emit(prim, (self.expr(node.operand),), node, into)
         if isinstance(node, gast.Compare):
-            if len(node.ops) != 1:
-                raise self.src.error(
-                    errors.UnsupportedSyntax, node,
-                    "chained comparisons are not supported yet (they come with control "
-                    "flow); compare two values at a time")
-            prim = COMPARE_OPS.get(type(node.ops[0]))
-            if prim is None:
-                raise self.src.error(
-                    errors.UnsupportedSyntax, node,
-                    f"`{_op_symbol(node.ops[0])}` comparisons are not in the subset; use "
-                    f"`<`, `<=`, `>`, `>=`, `==` or `!=`")
-            left, right = self.expr(node.left), self.expr(node.comparators[0])
-            return self.emit(prim, (left, right), node, into)
+            return self.compare(node, into)
+        if isinstance(node, gast.IfExp):
+            cond = self.expr(node.test)
+            return self.choose(cond, lambda: self.expr(node.body),
+                               lambda: self.expr(node.orelse), node, into)
+        if isinstance(node, gast.BoolOp):
+            return self.boolean(node, into)
         if isinstance(node, gast.Call):
             return self.call(node, into)
         if isinstance(node, gast.Attribute):
@@ -525,9 +688,63 @@ class _Lowerer:
                 "tuples are only supported in `return a, b` and `a, b = c, d` for now")
         raise _unsupported(self.src, node)
 
+    def choose(self, cond: Value, then, orelse, node: gast.AST, into: Var | None) -> Var:
+        """``then() if cond else orelse()``, each side lowered into its own region."""
+        regions = []
+        for side in (then, orelse):
+            saved = self.body
+            self.body = []
+            value = side()
+            regions.append(Region((), tuple(self.body), (value,)))
+            self.body = saved
+        result = into if into is not None else self.names.temp()
+        self.body.append(If((result,), cond, regions[0], regions[1], self.src.loc(node)))
+        return result
+
+    def boolean(self, node: gast.BoolOp, into: Var | None) -> Value:
+        """``a and b`` is ``b if a else a``; ``a or b`` is ``a if a else b`` (short-circuit)."""
+        value = self.expr(node.values[0])
+        rest = node.values[1:]
+        for i, operand in enumerate(rest):
+            target = into if i == len(rest) - 1 else None
+            first = value
+            later = (lambda o=operand: self.expr(o))
+            if isinstance(node.op, gast.And):
+                value = self.choose(first, later, lambda f=first: f, node, target)
+            else:
+                value = self.choose(first, lambda f=first: f, later, node, target)
+        return value
+
+    def compare(self, node: gast.Compare, into: Var | None) -> Value:
+        """``a < b < c`` is ``(a < b) and (b < c)``, with ``b`` evaluated once."""
+        prims = []
+        for op in node.ops:
+            prim = COMPARE_OPS.get(type(op))
+            if prim is None:
+                raise self.src.error(
+                    errors.UnsupportedSyntax, node,
+                    f"`{_op_symbol(op)}` comparisons are not in the subset; use "
+                    f"`<`, `<=`, `>`, `>=`, `==` or `!=`")
+            prims.append(prim)
+        left = self.expr(node.left)
+
+        def link(i: int, left: Value, into: Var | None) -> Value:
+            right = self.expr(node.comparators[i])
+            last = i == len(prims) - 1
+            test = self.emit(prims[i], (left, right), node, into if last else None)
+            if last:
+                return test
+            return self.choose(test, lambda: link(i + 1, right, None), lambda: test,
+                               node, into)
+
+        return link(0, left, into)
+
     def load_name(self, node: gast.Name) -> Value:
         if node.id in self.env:
             return self.env[node.id]
+        if node.id in self.partial:
+            raise self.src.error(errors.UndefinedName, node,
+                                 f"`{node.id}` {self.partial[node.id]}")
         if node.id in self.locals:
             raise self.src.error(errors.UndefinedName, node,
                                  f"`{node.id}` is used before it is assigned")
@@ -630,6 +847,49 @@ def _no_rule(label: str, callee: object) -> str:
     return (f"no derivative rule for `{label}`; s2sad knows Python arithmetic, `abs`, "
             f"`min`, `max` and the `math` module here. Compute it outside the function you "
             f"differentiate, or rewrite it with those")
+
+
+def _walk_body(statements: list[gast.stmt]):
+    """Every node inside ``statements``."""
+    for stmt in statements:
+        yield from gast.walk(stmt)
+
+
+def _contains_return(node: gast.AST) -> bool:
+    return any(isinstance(n, gast.Return) for n in gast.walk(node))
+
+
+def _always_returns(statements: list[gast.stmt]) -> bool:
+    """Whether every path through ``statements`` ends in ``return``."""
+    if not statements:
+        return False
+    last = statements[-1]
+    if isinstance(last, gast.Return):
+        return True
+    if isinstance(last, gast.If):
+        return _always_returns(last.body) and _always_returns(last.orelse)
+    return False
+
+
+def _assigned_in(statements: list[gast.stmt]) -> list[str]:
+    """Names the statements assign, in order of first assignment."""
+    names: dict[str, None] = {}
+    for node in _walk_body(statements):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            names.setdefault(node.id)
+    return list(names)
+
+
+def _shape(out: object) -> object:
+    if isinstance(out, tuple):
+        return tuple(_shape(o) for o in out)
+    return None
+
+
+def _rebuild(shape: object, values) -> Out:
+    if isinstance(shape, tuple):
+        return tuple(_rebuild(s, values) for s in shape)
+    return next(values)
 
 
 def _is_docstring(stmt: gast.stmt) -> bool:

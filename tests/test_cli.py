@@ -363,25 +363,27 @@ def test_wrt_parameter_with_default(run, tmp_path) -> None:
 # Compile errors: exit 1, located
 
 
-IF_SOURCE = """
+TRY_SOURCE = """
     def f(x):
         y = x * 2.0
-        if y > 1.0:
+        try:
             y = y - 1.0
+        finally:
+            pass
         return y
     """
 
 
 @pytest.mark.parametrize("command", [["ir"], ["show"], ["show", "--mode", "forward"]])
 def test_compile_error_exits_1_with_location(run, tmp_path, command) -> None:
-    path = write(tmp_path, "branchy.py", IF_SOURCE)
+    path = write(tmp_path, "trying.py", TRY_SOURCE)
     result = run(command[0], f"{path}:f", *command[1:])
-    assert_compile_error(result, path, 3, 4, "`if`")
+    assert_compile_error(result, path, 3, 4, "`try`")
 
 
 def test_compile_error_with_relative_path(run, tmp_path) -> None:
     """The message names the file as the user wrote it."""
-    path = write(tmp_path, "branchy.py", IF_SOURCE)
+    path = write(tmp_path, "trying.py", TRY_SOURCE)
     relative = os.path.relpath(path, REPO)
     result = run("show", f"{relative}:f")
     assert result.code == 1, result
@@ -468,10 +470,10 @@ def test_column_counts_characters_not_bytes(run, tmp_path) -> None:
 
 
         def f(x):
-            y = π + (x if x > 0 else -x)
+            y = π + (x @ x)
             return y
         """)
-    assert_compile_error(run("show", f"{path}:f"), path, 5, 13, "conditional expression")
+    assert_compile_error(run("show", f"{path}:f"), path, 5, 13, "@")
 
 
 def test_file_with_coding_cookie(run, tmp_path) -> None:

@@ -1,4 +1,4 @@
-"""Reverse mode: run the primal, then walk its ops backwards accumulating adjoints.
+"""Reverse mode: run the primal, then walk it backwards accumulating adjoints.
 
 Takes a function and the positions of the parameters to differentiate; returns
 ``vjp_f(*params[, cotangent]) -> (out, gradients)``. The adjoint of the output is seeded
@@ -13,9 +13,27 @@ adjoint of its result into contributions to its operands:
   opens that op's block, and the value's adjoint, now complete, gets its adjoint name
   (``dbda``) if it has none yet.
 
-Straight-line code needs no tape: every primal value stays alive until the adjoint reads
-it. (Loops and branches, which overwrite values, will push what the adjoint needs onto a
-tape; that scheme is described here when the IR admits them.)
+Control flow and the tape. Code outside loops runs once, so every primal value is still
+there when the adjoint reads it: nothing is stored. Inside a loop body the values of one
+iteration are overwritten by the next, so:
+
+* **what goes on the tape**: exactly the values of a loop body (its carried values at the
+  start of the iteration, and what the body computes, the results of nested ``if``s
+  included) that the adjoint of the body reads, and a ``while`` loop's trip count when the
+  loop is itself inside a loop. Nothing else: a value the adjoint does not read, or one
+  defined outside the loop, is never pushed.
+* **when it is pushed**: carried values at the start of each iteration, computed values at
+  its end, each group as one ``tape.append`` (a tuple when several). When a nested loop
+  pushes too, everything is pushed at the end, so pushes and pops stay nested.
+* **when it is popped**: at the start of each iteration of the adjoint loop, which runs the
+  iterations backwards (``reversed(range(...))``; a ``while`` loop counts its trips and the
+  adjoint runs that many). Pops mirror pushes exactly.
+
+A branch decision needs no tape of its own: the adjoint ``if`` tests the primal condition,
+which is a value like any other (taped when inside a loop). Values computed inside a branch
+that its adjoint reads leave the ``if`` as extra results (``None`` from the other branch).
+Adjoints of values defined outside an ``if`` or a loop and changed inside it leave as
+results of the adjoint ``if`` / carried values of the adjoint loop.
 
     def foo(x, y):          def vjp_foo(x, y):
         a = add x 5             a = add x 5
@@ -31,11 +49,34 @@ tape; that scheme is described here when the IR admits them.)
 
 from __future__ import annotations
 
+import dataclasses
+
 from .. import naming
-from ..ir import Comment, Const, Function, Names, Param, Value, Var, out_values
+from ..ir import (
+    Comment,
+    Const,
+    For,
+    Function,
+    If,
+    Names,
+    Op,
+    Param,
+    Region,
+    Stmt,
+    Value,
+    Var,
+    While,
+    out_values,
+    region_uses,
+    results_of,
+    substitute,
+    values_used,
+)
 from ..primitives import Prim
 from ..rules import ADJOINT, Builder
 from . import activity
+
+ZERO = Const(0.0)
 
 
 def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
@@ -45,61 +86,285 @@ def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
     ``wrt_is_tuple``: return the gradients as a tuple, or the single gradient alone.
     """
     wrt_vars = tuple(fn.params[i].var for i in wrt)
-    facts = activity.analyze(fn, wrt_vars)
-    names = Names.of(fn)
     out = fn.out
     out_name = out.base if isinstance(out, Var) and not out.is_temp else fn.name
+    sweep = _Reverse(fn, wrt_vars, out_name)
+    seed = sweep.names.fresh(naming.ratio(out_name, out_name))
+    top = _Scope()
+    if isinstance(out, Var) and sweep.facts.active(out):
+        top.adjoint[out] = top.named[out] = seed
+    primal, adjoint = sweep.sweep(fn.body, (), top, taped=False)
 
-    def adjoint_name(v: Var) -> str:
-        return naming.ratio(out_name, v.base)
-
-    build = Builder(names)
-    build.stmts.extend(fn.body)
-    seed = names.fresh(naming.ratio(out_name, out_name))
+    build = Builder(sweep.names)
+    if sweep.tape is not None:
+        build.op(Prim.TAPE, name=sweep.tape)
+    build.stmts.extend(primal)
     if not cotangent:
         build.op(Prim.COPY, Const(1.0), name=seed)
-    adjoint: dict[Var, Value] = {}
-    named: dict[Var, Value] = {}  # value -> its adjoint, where that carries its adjoint name
-    if isinstance(out, Var) and facts.active(out):
-        adjoint[out] = named[out] = seed
-
-    def complete(v: Var) -> Value:
-        """The finished adjoint of ``v``, under ``v``'s adjoint name if ``v`` is named."""
-        value = adjoint[v]
-        if not v.is_temp and named.get(v) != value:
-            value = adjoint[v] = named[v] = build.op(
-                Prim.COPY, value, name=names.fresh(adjoint_name(v)))
-        return value
-
-    def accumulate(v: Var, contribution: Value) -> None:
-        if v not in adjoint:
-            adjoint[v] = contribution
-            return
-        name = None if v.is_temp else names.fresh(adjoint_name(v))
-        adjoint[v] = build.op(Prim.ADD, adjoint[v], contribution, name=name)
-        if name is not None:
-            named[v] = adjoint[v]
-
-    for stmt in reversed(fn.body):
-        if isinstance(stmt, Comment) or stmt.result not in adjoint:
-            continue
-        build.comment("adjoint of", stmt)
-        g = complete(stmt.result)
-        contributions = ADJOINT[stmt.prim](
-            build.sym(g), build.sym(stmt.result), *map(build.sym, stmt.args))
-        for arg, contribution in zip(stmt.args, contributions):
-            if facts.active(arg):
-                accumulate(arg, contribution.value)
-
+    build.stmts.extend(adjoint)
     grads = []
     for p in wrt_vars:
-        if p in adjoint:
-            grads.append(complete(p))
+        if p in top.adjoint:
+            grads.append(sweep.complete(p, top, build))
         else:  # the output does not depend on p
-            grads.append(build.op(Prim.ZEROS_LIKE, p, name=names.fresh(adjoint_name(p))))
+            grads.append(build.op(Prim.ZEROS_LIKE, p, name=sweep.fresh_adjoint(p)))
     params = tuple(Param(p.var) if cotangent else p for p in fn.params if not p.kwonly)
     params += (Param(seed),) if cotangent else ()
     params += tuple(p for p in fn.params if p.kwonly)
     gradient = tuple(grads) if wrt_is_tuple else grads[0]
     return Function(f"vjp_{fn.name}", params, tuple(build.stmts), (out, gradient),
                     tuple(v for v in out_values(out) if isinstance(v, Var)), fn.loc)
+
+
+class _Scope:
+    """The adjoints known at one point of the backward walk."""
+
+    def __init__(self, adjoint: dict | None = None, named: dict | None = None) -> None:
+        self.adjoint: dict[Var, Value] = dict(adjoint or {})
+        self.named: dict[Var, Value] = dict(named or {})  # adjoints under their own name
+
+    def copy(self) -> _Scope:
+        return _Scope(self.adjoint, self.named)
+
+
+class _Reverse:
+    def __init__(self, fn: Function, wrt: tuple[Var, ...], out_name: str) -> None:
+        self.facts = activity.analyze(fn, wrt)
+        self.names = Names.of(fn)
+        self.out_name = out_name
+        self.tape: Var | None = None
+
+    # --- naming and accumulation --------------------------------------------------------
+
+    def fresh_adjoint(self, v: Var) -> Var:
+        if v.is_temp:
+            return self.names.temp()
+        return self.names.fresh(naming.ratio(self.out_name, v.base))
+
+    def complete(self, v: Var, scope: _Scope, build: Builder) -> Value:
+        """The finished adjoint of ``v``, under ``v``'s adjoint name if ``v`` is named."""
+        value = scope.adjoint[v]
+        if not v.is_temp and scope.named.get(v) != value:
+            value = build.op(Prim.COPY, value, name=self.fresh_adjoint(v))
+            scope.adjoint[v] = scope.named[v] = value
+        return value
+
+    def accumulate(self, v: Value, contribution: Value, scope: _Scope,
+                   build: Builder) -> None:
+        if not self.facts.active(v):
+            return
+        if v not in scope.adjoint:
+            scope.adjoint[v] = contribution
+            return
+        total = build.op(Prim.ADD, scope.adjoint[v], contribution, name=self.fresh_adjoint(v))
+        scope.adjoint[v] = total
+        if not v.is_temp:
+            scope.named[v] = total
+
+    def tape_var(self) -> Var:
+        if self.tape is None:
+            self.tape = self.names.fresh("tape")
+        return self.tape
+
+    # --- the walk -----------------------------------------------------------------------
+
+    def sweep(self, stmts: tuple[Stmt, ...], params: tuple[Var, ...], scope: _Scope,
+              taped: bool, recompute: dict[Var, Value] | None = None
+              ) -> tuple[list[Stmt], list[Stmt]]:
+        """The primal statements (with tape pushes) and the adjoint statements of a block.
+
+        ``taped``: the block is a loop body, so the values of ``params`` and of the
+        block's own statements that the adjoint reads go through the tape.
+        ``recompute`` maps primal values the adjoint can have without the tape (the index
+        of a reversed loop) to their adjoint-side values.
+        """
+        build = Builder(self.names)
+        primal: list[Stmt] = []
+        for stmt in reversed(stmts):
+            if isinstance(stmt, Comment):
+                primal.append(stmt)
+            elif isinstance(stmt, Op):
+                primal.append(stmt)
+                self.op(stmt, scope, build)
+            elif isinstance(stmt, If):
+                primal.append(self.branch(stmt, scope, build))
+            else:
+                primal.append(self.loop(stmt, scope, build))
+        primal.reverse()
+        adjoint = substitute(tuple(build.stmts), dict(recompute or {}))
+        if not taped:
+            return primal, list(adjoint)
+        return self.tape_through(primal, adjoint, params)
+
+    def tape_through(self, primal: list[Stmt], adjoint: tuple[Stmt, ...],
+                     params: tuple[Var, ...]) -> tuple[list[Stmt], list[Stmt]]:
+        """Push what the adjoint of a loop body reads; pop it at the adjoint's start."""
+        read = {v for stmt in adjoint for v in values_used(stmt) if isinstance(v, Var)}
+        defined = [r for stmt in primal for r in results_of(stmt)]
+        at_start = [p for p in params if p in read]
+        at_end = [v for v in defined if v in read]
+        if _pushes(primal):  # a nested loop pushes: keep the pushes nested
+            at_start, at_end = [], at_start + at_end
+        mapping: dict[Var, Value] = {}
+        pops: list[Stmt] = []
+        tape = self.tape_var() if (at_start or at_end) else None
+        for group, where in ((at_end, "end"), (at_start, "start")):  # pops mirror pushes
+            if not group:
+                continue
+            push = Op((), Prim.PUSH, (tape, *group))
+            if where == "start":
+                primal.insert(0, push)
+            else:
+                primal.append(push)
+            popped = tuple(self.names.fresh(v.base) for v in group)
+            pops.append(Op(popped, Prim.POP, (tape,)))
+            mapping.update(zip(group, popped))
+        return primal, pops + list(substitute(adjoint, mapping))
+
+    def op(self, stmt: Op, scope: _Scope, build: Builder) -> None:
+        if not stmt.results or stmt.result not in scope.adjoint:
+            return
+        build.comment("adjoint of", stmt)
+        g = self.complete(stmt.result, scope, build)
+        contributions = ADJOINT[stmt.prim](
+            build.sym(g), build.sym(stmt.result), *map(build.sym, stmt.args))
+        for arg, contribution in zip(stmt.args, contributions):
+            self.accumulate(arg, contribution.value, scope, build)
+
+    def branch(self, stmt: If, scope: _Scope, build: Builder) -> If:
+        active = [k for k, r in enumerate(stmt.results) if r in scope.adjoint]
+        if not active:
+            return stmt
+        grads = [self.complete(stmt.results[k], scope, build) for k in active]
+        line = f" at line {stmt.loc.lineno}" if stmt.loc else ""
+        build.comment(f"adjoint of the if{line}")
+        sides = []
+        for region in (stmt.then, stmt.orelse):
+            inner = scope.copy()
+            seeds = Builder(self.names)
+            for k, g in zip(active, grads):
+                self.accumulate(region.yields[k], g, inner, seeds)
+            primal, adjoint = self.sweep(region.body, (), inner, taped=False)
+            sides.append((primal, seeds.stmts + adjoint, inner))
+        # values of a branch that its adjoint reads leave the `if` as extra results
+        extra_results, extra_then, extra_else, mapping = [], [], [], {}
+        for side, (primal, adjoint, _) in enumerate(sides):
+            read = {v for s in adjoint for v in values_used(s) if isinstance(v, Var)}
+            for v in (r for s in primal for r in results_of(s)):
+                if v in read:
+                    result = self.names.fresh(v.base)
+                    extra_results.append(result)
+                    extra_then.append(v if side == 0 else Const(None))
+                    extra_else.append(v if side == 1 else Const(None))
+                    mapping[v] = result
+        primal_if = dataclasses.replace(
+            stmt, results=stmt.results + tuple(extra_results),
+            then=Region((), tuple(sides[0][0]), stmt.then.yields + tuple(extra_then)),
+            orelse=Region((), tuple(sides[1][0]), stmt.orelse.yields + tuple(extra_else)))
+        # adjoints of outer values changed in either branch leave the adjoint `if`
+        local = {r for side in sides for s in side[0] for r in results_of(s)}
+        changed = []
+        for _, _, inner in sides:
+            for v, value in inner.adjoint.items():
+                if v not in local and value != scope.adjoint.get(v) and v not in changed:
+                    changed.append(v)
+        regions = []
+        for _, adjoint, inner in sides:
+            yields = tuple(inner.adjoint.get(v, scope.adjoint.get(v, ZERO)) for v in changed)
+            regions.append(Region((), substitute(tuple(adjoint), mapping), yields))
+        results = tuple(self.fresh_adjoint(v) for v in changed)
+        build.stmts.append(If(results, stmt.cond, regions[0], regions[1], stmt.loc))
+        for v, r in zip(changed, results):
+            scope.adjoint[v] = r
+            if not v.is_temp:
+                scope.named[v] = r
+        return primal_if
+
+    def loop(self, stmt: For | While, scope: _Scope, build: Builder) -> For | While:
+        first = 1 if isinstance(stmt, For) else 0
+        params = stmt.body.params[first:]
+        active = [k for k in range(len(stmt.results))
+                  if self.facts.active(stmt.results[k]) or self.facts.active(params[k])]
+        inside = _defined_inside(stmt.body)
+        outer = [v for v in dict.fromkeys(region_uses(stmt.body))
+                 if self.facts.active(v) and v not in inside and v not in params]
+        if not any(stmt.results[k] in scope.adjoint for k in active):
+            return stmt  # the body's adjoint is seeded only by the carried values'
+        grads = [self.complete(stmt.results[k], scope, build)
+                 if stmt.results[k] in scope.adjoint else ZERO for k in active]
+        line = f" at line {stmt.loc.lineno}" if stmt.loc else ""
+        build.comment(f"adjoint of the loop{line}")
+        if isinstance(stmt, While):  # count the trips, to run the adjoint as often
+            stmt, trips = self.counted(stmt)
+            start, stop, step, reverse = Const(0), trips, Const(1), False
+            index = self.names.fresh("_")
+            recompute: dict[Var, Value] = {}
+        else:
+            start, stop, step, reverse = stmt.start, stmt.stop, stmt.step, True
+            index = self.names.fresh(stmt.body.params[0].base)
+            recompute = {stmt.body.params[0]: index}
+        carried = [self.fresh_adjoint(params[k]) for k in active]
+        accumulators = [self.fresh_adjoint(v) for v in outer]
+        inner = _Scope({v: a for v, a in zip(outer, accumulators)},
+                       {v: a for v, a in zip(outer, accumulators) if not v.is_temp})
+        seeds = Builder(self.names)
+        for k, g in zip(active, carried):
+            self.accumulate(stmt.body.yields[k], g, inner, seeds)
+        primal_body, adjoint = self.sweep(stmt.body.body, stmt.body.params, inner,
+                                          taped=True, recompute=recompute)
+        yields = tuple(inner.adjoint.get(params[k], ZERO) for k in active) + tuple(
+            inner.adjoint[v] for v in outer)
+        inits = tuple(grads) + tuple(scope.adjoint.get(v, ZERO) for v in outer)
+        results = tuple(self.fresh_adjoint(stmt.inits[k]) if isinstance(stmt.inits[k], Var)
+                        else self.names.temp() for k in active)
+        results += tuple(self.fresh_adjoint(v) for v in outer)
+        body = Region((index, *carried, *accumulators), tuple(seeds.stmts + adjoint), yields)
+        build.stmts.append(For(results, start, stop, step, inits, body, stmt.loc,
+                               reverse=reverse))
+        for k, r in zip(active, results):
+            self.accumulate(stmt.inits[k], r, scope, build)
+        for v, r in zip(outer, results[len(active):]):
+            scope.adjoint[v] = r
+            if not v.is_temp:
+                scope.named[v] = r
+        primal_region = Region(stmt.body.params, tuple(primal_body), stmt.body.yields)
+        return dataclasses.replace(stmt, body=primal_region)
+
+    def counted(self, stmt: While) -> tuple[While, Var]:
+        """The loop with a trip counter carried along, and the counter's final value."""
+        cond_count, body_count = self.names.fresh("trips"), self.names.fresh("trips")
+        bumped, trips = self.names.fresh("trips"), self.names.fresh("trips")
+        cond = Region(stmt.cond.params + (cond_count,), stmt.cond.body, stmt.cond.yields)
+        body = Region(stmt.body.params + (body_count,),
+                      stmt.body.body + (Op((bumped,), Prim.ADD, (body_count, Const(1))),),
+                      stmt.body.yields + (bumped,))
+        return dataclasses.replace(stmt, results=stmt.results + (trips,),
+                                   inits=stmt.inits + (Const(0),), cond=cond, body=body), trips
+
+
+def _defined_inside(region: Region) -> set[Var]:
+    found = set(region.params)
+    for stmt in region.body:
+        found.update(results_of(stmt))
+        for inner in _regions(stmt):
+            found |= _defined_inside(inner)
+    return found
+
+
+def _regions(stmt: Stmt) -> tuple[Region, ...]:
+    if isinstance(stmt, If):
+        return (stmt.then, stmt.orelse)
+    if isinstance(stmt, For):
+        return (stmt.body,)
+    if isinstance(stmt, While):
+        return (stmt.cond, stmt.body)
+    return ()
+
+
+def _pushes(stmts: list[Stmt]) -> bool:
+    for stmt in stmts:
+        if isinstance(stmt, Op) and stmt.prim is Prim.PUSH:
+            return True
+        if any(_pushes(list(r.body)) for r in _regions(stmt)):
+            return True
+    return False
