@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from . import errors
+from . import errors, jumps
 from .ir import (
     Const,
     For,
@@ -315,7 +315,10 @@ class _Lowerer:
     def run(self) -> Lowered:
         node = self.src.node
         params = self.params(node.args)
-        out = self.block(list(node.body))
+        taken = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+        body = jumps.desugar(list(node.body), taken)
+        self.locals = _assigned_names(node)  # the flags the desugaring added are locals too
+        out = self.block(body)
         if out is None:
             raise self.src.error(
                 errors.UnsupportedSyntax, node,
@@ -477,8 +480,8 @@ class _Lowerer:
                         gast.Return: "return"}[type(sub)]
                 raise self.src.error(
                     errors.UnsupportedSyntax, sub,
-                    f"`{what}` inside a loop is not supported yet; compute a flag and let "
-                    f"the loop run to its end")
+                    f"this `{what}` cannot be turned into a flag (every `return` in a loop "
+                    f"must return a value, the same number of values each time)")
         assigned = _assigned_in(node.body)
         carried = [n for n in assigned if n in self.env]
         inits = tuple(self.env[n] for n in carried)

@@ -96,29 +96,6 @@ U = UnsupportedSyntax
 
 CORPUS = [
     # --- statements -----------------------------------------------------------------
-    bad("break-in-for", """
-        def f(x):
-            for i in range(3):
-                if x > 1.0:
-                    break
-                x = x * 2.0
-            return x
-        """, U, 4, 12, "`break`"),
-    bad("continue-in-while", """
-        def f(x):
-            while x > 1.0:
-                x = x / 2.0
-                continue
-            return x
-        """, U, 4, 8, "`continue`"),
-    bad("return-in-loop", """
-        def f(x):
-            for i in range(3):
-                x = x * 2.0
-                if x > 10.0:
-                    return x
-            return x
-        """, U, 5, 12, "`return`"),
     bad("for-over-a-list", """
         def f(x):
             y = x
@@ -151,18 +128,6 @@ CORPUS = [
             if x > 0:
                 return x
         """, U, 2, 4, "every path"),
-    bad("break-in-loop", """
-        def f(x):
-            while True:
-                break
-            return x
-        """, U, 3, 8, "`break`"),
-    bad("continue-in-loop", """
-        def f(x):
-            for i in range(2):
-                continue
-            return x
-        """, U, 3, 8, "`continue`"),
     bad("try", """
         def f(x):
             try:
