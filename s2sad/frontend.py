@@ -309,6 +309,7 @@ class _Lowerer:
         self.bindings: dict[str, object] = {}
         self.locals = _assigned_names(src.node)
         self.partial: dict[str, str] = {}  # local -> why it may be unset here
+        self.tapes: set[Var] = set()  # lists used as stacks (``tape = []``)
 
     # --- the function ---------------------------------------------------------------
 
@@ -487,14 +488,14 @@ class _Lowerer:
         inits = tuple(self.env[n] for n in carried)
         loc = self.src.loc(node)
         if isinstance(node, gast.For):
-            start, stop, step = self.range_bounds(node)
+            start, stop, step, reverse = self.range_bounds(node)
             index = self.names.fresh(node.target.id)
             params = tuple(self.names.fresh(n) for n in carried)
             body, yields = self.loop_body(node.body, carried, params,
                                           {node.target.id: index})
             results = tuple(self.names.fresh(n) for n in carried)
             self.body.append(For(results, start, stop, step, inits,
-                                 Region((index, *params), body, yields), loc))
+                                 Region((index, *params), body, yields), loc, reverse))
             assigned = [node.target.id, *assigned]
         else:
             cond_params = tuple(self.names.fresh(n) for n in carried)
@@ -529,8 +530,12 @@ class _Lowerer:
         self.body, self.env = saved_body, saved_env
         return body, yields
 
-    def range_bounds(self, node: gast.For) -> tuple[Value, Value, Value]:
-        call = node.iter
+    def range_bounds(self, node: gast.For) -> tuple[Value, Value, Value, bool]:
+        """``range(...)`` or ``reversed(range(...))`` (what adjoint loops iterate)."""
+        call, reverse = node.iter, False
+        if isinstance(call, gast.Call) and len(call.args) == 1 and not call.keywords \
+                and self.resolve_callee_or_none(call.func) is builtins.reversed:
+            call, reverse = call.args[0], True
         if not isinstance(node.target, gast.Name):
             raise self.src.error(errors.UnsupportedSyntax, node.target,
                                  "the loop variable must be a single name for now")
@@ -543,10 +548,10 @@ class _Lowerer:
                 "`enumerate` and `zip` comes with array support")
         bounds = [self.expr(a) for a in call.args]
         if len(bounds) == 1:
-            return Const(0), bounds[0], Const(1)
+            bounds = [Const(0), bounds[0]]
         if len(bounds) == 2:
-            return bounds[0], bounds[1], Const(1)
-        return bounds[0], bounds[1], bounds[2]
+            bounds.append(Const(1))
+        return bounds[0], bounds[1], bounds[2], reverse
 
     def resolve_callee_or_none(self, node: gast.expr) -> object:
         try:
@@ -579,6 +584,13 @@ class _Lowerer:
         elif isinstance(stmt, gast.Expr):
             if _is_docstring(stmt):
                 return
+            tape = self.tape_method(stmt.value, "append")
+            if tape is not None:  # tape.append(v) or tape.append((a, b))
+                (item,) = stmt.value.args
+                items = item.elts if isinstance(item, gast.Tuple) else [item]
+                values = tuple(self.expr(v) for v in items)
+                self.body.append(Op((), Prim.PUSH, (tape, *values), (), self.src.loc(stmt)))
+                return
             self.expr(stmt.value)  # evaluated for its errors; the value is unused
         elif isinstance(stmt, gast.Pass):
             return
@@ -596,7 +608,35 @@ class _Lowerer:
             gast.copy_location(source, first)
             self.assign_one(other, source)
 
+    def tape_method(self, node: gast.expr, method: str) -> Var | None:
+        """The tape ``node`` calls ``method`` of with one argument (``append``) or none."""
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                and node.func.attr == method and isinstance(node.func.value, gast.Name)
+                and not node.keywords):
+            return None
+        tape = self.env.get(node.func.value.id)
+        if tape is None or tape not in self.tapes:
+            return None
+        if len(node.args) != (1 if method == "append" else 0):
+            return None
+        return tape
+
     def assign_one(self, target: gast.expr, value: gast.expr) -> None:
+        tape = self.tape_method(value, "pop")
+        if tape is not None:  # v = tape.pop() or a, b = tape.pop()
+            names = target.elts if isinstance(target, (gast.Tuple, gast.List)) else [target]
+            if not all(isinstance(n, gast.Name) for n in names):
+                raise _unsupported(self.src, target)
+            results = tuple(self.names.fresh(n.id) for n in names)
+            self.body.append(Op(results, Prim.POP, (tape,), (), self.src.loc(value)))
+            self.env.update((n.id, r) for n, r in zip(names, results))
+            return
+        if isinstance(target, gast.Name) and isinstance(value, gast.List) and not value.elts:
+            var = self.names.fresh(target.id)  # tape = []: a stack of values (the tape)
+            self.body.append(Op((var,), Prim.TAPE, (), (), self.src.loc(value)))
+            self.tapes.add(var)
+            self.env[target.id] = var
+            return
         if isinstance(target, gast.Name):
             var = self.names.fresh(target.id)
             self.expr(value, var.name, into=var)
@@ -810,7 +850,7 @@ class _Lowerer:
     def call(self, node: gast.Call, into: Var | None) -> Value:
         callee = self.resolve(node.func)
         label = _dotted(node.func) or "this function"
-        prim = prim_of_callable(callee)
+        prim = prim_of_callable(callee) or _generated_helper(callee)
         if prim is None:
             raise self.src.error(errors.NoDerivativeRule, node.func, _no_rule(label, callee))
         if node.keywords:
@@ -841,6 +881,15 @@ class _Lowerer:
 
 
 _NOTHING = object()
+
+
+def _generated_helper(callee: object) -> Prim | None:
+    """The primitive an s2sad-generated helper (``_zeros_like``) stands for, if any."""
+    code = getattr(callee, "__code__", None)
+    if code is not None and code.co_filename.startswith("<s2sad ") \
+            and callee.__name__ == "_zeros_like":
+        return Prim.ZEROS_LIKE
+    return None
 
 
 def _no_rule(label: str, callee: object) -> str:

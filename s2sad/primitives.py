@@ -144,7 +144,7 @@ SPEC: dict[Prim, PrimSpec] = {
     P.NE: PrimSpec(operator.ne, (2, 2), infix="!=", active=False),
     P.NOT: PrimSpec(operator.not_, (1, 1), prefix="not ", active=False),
     P.COPY: PrimSpec(lambda x: x, (1, 1)),
-    P.ZEROS_LIKE: PrimSpec(_zeros_like, (1, 1), call="_zeros_like"),
+    P.ZEROS_LIKE: PrimSpec(_zeros_like, (1, 1), call="_zeros_like", active=False),
     P.TAPE: PrimSpec(None, (0, 0), active=False, effect=True),
     P.PUSH: PrimSpec(None, (2, 1 << 20), active=False, n_results=(0, 0), effect=True),
     P.POP: PrimSpec(None, (1, 1), active=False, n_results=(1, 1 << 20), effect=True),

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import UnsupportedSyntax
 from ..ir import Comment, For, Function, If, Op, Stmt, Var, While, out_values
+from ..primitives import Prim
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ def _forward(body: tuple[Stmt, ...], varied: set[Var]) -> bool:
     changed = False
     for stmt in body:
         if isinstance(stmt, Op):
+            if stmt.prim is Prim.PUSH and any(a in varied for a in stmt.args):
+                raise UnsupportedSyntax.at(
+                    stmt.loc, "this stores a value being differentiated on a tape (it is "
+                    "the derivative of a loop); derivatives through a tape are not "
+                    "supported yet, so differentiate the original function instead")
             if stmt.prim.spec.active and any(a in varied for a in stmt.args):
                 changed |= _add(varied, stmt.results)
         elif isinstance(stmt, If):
