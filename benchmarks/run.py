@@ -1,0 +1,435 @@
+"""The control-flow benchmark: time the scalar loop's primal and gradients in one run.
+
+Takes command-line options (``python -m benchmarks --help``); prints a table of medians,
+spreads and ratios, and writes the same numbers as JSON with ``--json PATH``. Guarantees:
+every case is timed in the same process, in interleaved rounds (one timeit repeat of each
+case per round, the order rotated each round), so a slow spell of the shared machine hits
+all cases alike; ratios are taken per round and then summarised (median, min, max,
+quartiles). It never asserts on a time; it does assert that s2sad's gradient and tangents
+agree with the hand-written ones (relative 1e-10), and exits non-zero if they do not.
+
+    python -m benchmarks                       # the full run: table on stdout
+    python -m benchmarks --json results.json   # and every number as JSON
+    python -m benchmarks --quick --no-peers    # tiny sizes: does it run?
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import inspect
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import timeit
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
+import numpy
+
+import s2sad
+
+from . import NUMPY_LOADED_FIRST, SINGLE_THREAD_VARS
+from . import workloads as W
+
+TARGET_GRAD_OVER_PRIMAL = 4.0  # the milestone's target for the median of grad / primal
+RTOL_S2SAD = 1e-10             # s2sad against the hand-written derivatives
+RTOL_PEER = 1e-8               # peers and finite differences are reported, not asserted
+
+
+@dataclass
+class Case:
+    """One timed call: ``fn(*args)``; ``versus`` names the s2sad case compared with it."""
+    key: str
+    label: str
+    fn: Callable
+    args: tuple
+    versus: str | None = None
+
+
+@dataclass
+class Compile:
+    """One code-generation measurement: each call of ``once`` compiles from scratch."""
+    key: str
+    label: str
+    once: Callable[[], object]
+    repeat: int
+
+
+@dataclass
+class Peer:
+    cases: list[Case] = field(default_factory=list)
+    compiles: list[Compile] = field(default_factory=list)
+    gradient: tuple[str, Callable] | None = None   # (case key, fn returning two floats)
+    note: str = ""
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def summary(xs: list[float]) -> dict:
+    """Median, extremes and quartiles of a sample (quartiles equal the median for n < 2)."""
+    med = statistics.median(xs)
+    q1, q3 = (statistics.quantiles(xs, n=4, method="inclusive")[::2] if len(xs) > 1
+              else (med, med))
+    return {"median": med, "min": min(xs), "max": max(xs), "q1": q1, "q3": q3, "n": len(xs)}
+
+
+def close(x: float, y: float, rtol: float) -> bool:
+    """Relative agreement; both exactly 0 (the underflowed ∂/∂a at large n) agree."""
+    return abs(x - y) <= rtol * max(abs(x), abs(y)) + 1e-300
+
+
+# ---------------------------------------------------------------- timing
+
+
+def calibrate(timer: timeit.Timer, min_time: float) -> int:
+    """Calls per repeat so that one repeat takes at least ``min_time`` seconds."""
+    number = 1
+    while True:
+        elapsed = timer.timeit(number)
+        if elapsed >= min_time:
+            return number
+        wanted = math.ceil(number * 1.25 * min_time / max(elapsed, 1e-9))
+        number = min(number * 10, max(number + 1, wanted))
+
+
+def time_cases(cases: list[Case], repeat: int, min_time: float) -> dict[str, dict]:
+    """Interleaved timeit repeats: seconds per call for each case, ``repeat`` samples each."""
+    timers = {c.key: timeit.Timer("fn(*args)", globals={"fn": c.fn, "args": c.args})
+              for c in cases}
+    numbers = {key: calibrate(timer, min_time) for key, timer in timers.items()}
+    samples: dict[str, list[float]] = {c.key: [] for c in cases}
+    for round_ in range(repeat):
+        shift = round_ % len(cases)
+        for case in cases[shift:] + cases[:shift]:
+            number = numbers[case.key]
+            samples[case.key].append(timers[case.key].timeit(number) / number)
+    return {key: {"samples": samples[key], "number": numbers[key]} for key in samples}
+
+
+def time_compiles(compiles: list[Compile]) -> dict[str, list[float]]:
+    """Seconds per fresh compile (garbage collection on, as a user's first call has it)."""
+    out = {}
+    for entry in compiles:
+        seconds = []
+        for _ in range(entry.repeat):
+            start = time.perf_counter()
+            entry.once()
+            seconds.append(time.perf_counter() - start)
+        out[entry.key] = seconds
+    return out
+
+
+def fresh_copy(f: Callable) -> Callable:
+    """A new function object on ``f``'s code: transform caches keyed by function miss it."""
+    g = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__,
+                           f.__closure__)
+    g.__qualname__, g.__module__ = f.__qualname__, f.__module__
+    return g
+
+
+# ---------------------------------------------------------------- peers
+
+
+def version(package: str) -> str:
+    try:
+        return _version(package)
+    except PackageNotFoundError:
+        return "(version unknown)"
+
+
+def autograd_peer(a: float, y: float, n: int, compile_repeat: int) -> Peer:
+    import autograd
+    import autograd.numpy as anp
+
+    grad = autograd.grad(W.loop_with(anp.sin), argnum=(0, 1))
+    return Peer(cases=[Case("autograd_grad", f"autograd {version('autograd')} grad",
+                            grad, (a, y, n), versus="s2sad_grad")],
+                gradient=("autograd_grad", lambda: tuple(map(float, grad(a, y, n)))))
+
+
+def torch_peer(a: float, y: float, n: int, compile_repeat: int) -> Peer:
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set in this process
+        pass
+    loop = W.loop_with(torch.sin)
+
+    def torch_grad(a, y, n):
+        ta = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+        ty = torch.tensor(y, dtype=torch.float64, requires_grad=True)
+        ga, gy = torch.autograd.grad(loop(ta, ty, n), (ta, ty))
+        return ga.item(), gy.item()
+
+    return Peer(cases=[Case("torch_grad", f"torch {torch.__version__} grad (CPU, 1 thread)",
+                            torch_grad, (a, y, n), versus="s2sad_grad")],
+                gradient=("torch_grad", lambda: torch_grad(a, y, n)))
+
+
+def jax_peer(a: float, y: float, n: int, compile_repeat: int) -> Peer:
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # float64, as the Python loop computes
+    import jax.numpy as jnp
+
+    loop = W.loop_with(jnp.sin)
+    eager = jax.grad(loop, argnums=(0, 1))
+    jitted = jax.jit(jax.grad(loop, argnums=(0, 1)), static_argnums=2)
+
+    def jax_grad(a, y, n):
+        return jax.block_until_ready(eager(a, y, n))
+
+    def jax_jit_grad(a, y, n):
+        return jax.block_until_ready(jitted(a, y, n))
+
+    def compile_once():  # a new function object: jit traces and compiles it again
+        fresh = jax.jit(jax.grad(fresh_copy(loop), argnums=(0, 1)), static_argnums=2)
+        return jax.block_until_ready(fresh(a, y, n))
+
+    jax_jit_grad(a, y, n)  # compile once before timing
+    label = f"jax {jax.__version__}"
+    return Peer(cases=[Case("jax_grad", f"{label} grad, no jit", jax_grad, (a, y, n),
+                            versus="s2sad_grad"),
+                       Case("jax_jit_grad", f"{label} jit(grad), compiled", jax_jit_grad,
+                            (a, y, n), versus="s2sad_grad")],
+                compiles=[Compile("jax_jit_grad", f"{label} jit(grad): trace+compile+1st call",
+                                  compile_once, compile_repeat)],
+                gradient=("jax_jit_grad", lambda: tuple(map(float, jax_jit_grad(a, y, n)))))
+
+
+PEERS: dict[str, Callable[..., Peer]] = {
+    "autograd": autograd_peer, "torch": torch_peer, "jax": jax_peer}
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check_s2sad(grad: Callable, jvp: Callable, n: int, a: float, y: float) -> dict:
+    """s2sad's gradient and both tangents against the hand-written ones; raises if off."""
+    results = {}
+    for m in sorted({1, 10, 37, n}):
+        hand = W.hand_grad_scalar_loop(a, y, m)
+        ours = grad(a, y, m)
+        value_a, tangent_a = jvp(a, y, m, 1.0, 0.0)
+        value_y, tangent_y = jvp(a, y, m, 0.0, 1.0)
+        hand_tangents = (W.hand_jvp_scalar_loop(a, y, m, 1.0, 0.0)[1],
+                         W.hand_jvp_scalar_loop(a, y, m, 0.0, 1.0)[1])
+        primal = W.scalar_loop(a, y, m)
+        pairs = {"grad_vs_hand": (ours, hand), "jvp_vs_hand_grad": ((tangent_a, tangent_y), hand),
+                 "hand_jvp_vs_hand_grad": (hand_tangents, hand)}
+        for name, (got, want) in pairs.items():
+            assert all(close(g, w, RTOL_S2SAD) for g, w in zip(got, want)), \
+                f"n={m}: {name}: {got} != {want} (rtol {RTOL_S2SAD})"
+        assert close(value_a, primal, RTOL_S2SAD) and close(value_y, primal, RTOL_S2SAD), \
+            f"n={m}: jvp values {value_a}, {value_y} != primal {primal}"
+        results[str(m)] = {"hand_grad": list(hand), "s2sad_grad": list(ours),
+                           "s2sad_jvp": [tangent_a, tangent_y]}
+    return {"rtol": RTOL_S2SAD, "passed": True, "gradients": results}
+
+
+def check_against(got: tuple[float, float], want: tuple[float, float], rtol: float) -> dict:
+    errors = [abs(g - w) / max(abs(w), 1.0) for g, w in zip(got, want)]
+    return {"gradient": list(got), "max_error_relative_to_max_1_abs": max(errors),
+            "ok": max(errors) <= rtol}
+
+
+# ---------------------------------------------------------------- the run
+
+
+def run(n: int = W.N, a: float = W.A0, y: float = W.Y0, repeat: int = 21,
+        min_time: float = 0.05, compile_repeat: int = 11, peer_compile_repeat: int = 3,
+        peers: bool = True) -> dict:
+    """Run the benchmark and return its results (the JSON document)."""
+    grad = s2sad.grad(W.scalar_loop, wrt=(0, 1))
+    jvp = s2sad.jvp(W.scalar_loop, wrt=(0, 1))
+    checks = {"s2sad": check_s2sad(grad, jvp, n, a, y)}
+    hand = W.hand_grad_scalar_loop(a, y, n)
+    checks["finite_differences"] = check_against(
+        W.central_differences(W.scalar_loop, a, y, n), hand, 1e-6)
+
+    cases = [
+        Case("primal", "primal scalar_loop", W.scalar_loop, (a, y, n)),
+        Case("s2sad_grad", "s2sad grad (reverse)", grad, (a, y, n)),
+        Case("hand_grad", "hand-written reverse", W.hand_grad_scalar_loop, (a, y, n),
+             versus="s2sad_grad"),
+        Case("s2sad_jvp", "s2sad jvp (forward, 1 tangent)", jvp, (a, y, n, 1.0, 0.0)),
+        Case("hand_jvp", "hand-written forward, 1 tangent", W.hand_jvp_scalar_loop,
+             (a, y, n, 1.0, 0.0), versus="s2sad_jvp"),
+        Case("finite_differences", "central differences (4 primals)", W.central_differences,
+             (W.scalar_loop, a, y, n), versus="s2sad_grad"),
+    ]
+    compiles = [
+        Compile("s2sad_grad", "s2sad grad: parse+derive+emit+compile",
+                lambda: s2sad.grad(fresh_copy(W.scalar_loop), wrt=(0, 1)), compile_repeat),
+        Compile("s2sad_jvp", "s2sad jvp: parse+derive+emit+compile",
+                lambda: s2sad.jvp(fresh_copy(W.scalar_loop), wrt=(0, 1)), compile_repeat),
+    ]
+    skipped = {}
+    for name, make in PEERS.items():
+        if not peers:
+            skipped[name] = "not run (--no-peers)"
+            continue
+        try:
+            peer = make(a, y, n, peer_compile_repeat)
+        except ImportError as exc:
+            skipped[name] = f"not importable: {exc}"
+            continue
+        cases += peer.cases
+        compiles += peer.compiles
+        key, gradient = peer.gradient
+        checks[key] = check_against(gradient(), hand, RTOL_PEER)
+
+    gc.collect()
+    timed = time_cases(cases, repeat, min_time)
+    primal = timed["primal"]["samples"]
+    results = {}
+    for case in cases:
+        samples = timed[case.key]["samples"]
+        entry = {"label": case.label, "seconds_per_call": summary(samples),
+                 "calls_per_repeat": timed[case.key]["number"],
+                 "ratio_to_primal": summary([t / p for t, p in zip(samples, primal)]),
+                 "versus": case.versus, "versus_over_this": None}
+        if case.versus:
+            theirs = timed[case.versus]["samples"]
+            entry["versus_over_this"] = summary([s / t for s, t in zip(theirs, samples)])
+        results[case.key] = entry
+    compile_seconds = time_compiles(compiles)
+    measured = results["s2sad_grad"]["ratio_to_primal"]["median"]
+    return {
+        "benchmark": "control_flow_scalar_loop",
+        "meta": meta(),
+        "workload": {"function": "scalar_loop", "n": n, "a": a, "y": y, "wrt": [0, 1],
+                     "source": inspect.getsource(W.scalar_loop)},
+        "timing": {"repeat": repeat, "min_seconds_per_repeat": min_time,
+                   "interleaved_rounds": True, "gc_disabled_while_timing": True,
+                   "statistic": "median over repeats; ratios paired per round"},
+        "cases": results,
+        "compile": {c.key: {"label": c.label, "seconds": summary(compile_seconds[c.key])}
+                    for c in compiles},
+        "checks": checks,
+        "skipped": skipped,
+        "target": {"metric": "s2sad_grad / primal, median", "limit": TARGET_GRAD_OVER_PRIMAL,
+                   "measured": measured, "met": measured <= TARGET_GRAD_OVER_PRIMAL},
+        "generated_source": {"grad": s2sad.source(grad), "jvp": s2sad.source(jvp)},
+    }
+
+
+def meta() -> dict:
+    return {"python": sys.version.split()[0], "implementation": platform.python_implementation(),
+            "numpy": numpy.__version__, "s2sad": s2sad.__version__,
+            "platform": platform.platform(), "machine": platform.machine(),
+            "cpu_count": os.cpu_count(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "thread_env": {v: os.environ.get(v) for v in SINGLE_THREAD_VARS + ("XLA_FLAGS",)},
+            "numpy_loaded_before_thread_env": NUMPY_LOADED_FIRST,
+            "S2SAD_CHECK": os.environ.get("S2SAD_CHECK")}
+
+
+# ---------------------------------------------------------------- the report
+
+
+def seconds(t: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if t >= scale:
+            return f"{t / scale:.3g}{unit}"
+    return f"{t / 1e-9:.3g}ns"
+
+
+def number(x: float) -> str:
+    return f"{x:.0f}" if x >= 100 else f"{x:.2f}" if x >= 0.1 else f"{x:.2g}"
+
+
+def ratio(s: dict | None) -> str:
+    if s is None:
+        return ""
+    return f"{number(s['median'])} ({number(s['min'])}-{number(s['max'])})"
+
+
+def report(results: dict) -> str:
+    w = results["workload"]
+    lines = [f"scalar_loop: n={w['n']}, a={w['a']}, y={w['y']}, grad wrt (a, y); "
+             f"{results['timing']['repeat']} interleaved repeats of >= "
+             f"{results['timing']['min_seconds_per_repeat'] * 1e3:g} ms each",
+             f"python {results['meta']['python']}, numpy {results['meta']['numpy']}, "
+             f"{results['meta']['platform']}", ""]
+    head = (f"{'case':<40} {'median':>8} {'min':>8} {'max':>8} {'IQR%':>5}  "
+            f"{'x primal (min-max)':<20} {'s2sad / this (min-max)':<22}")
+    lines += [head, "-" * len(head)]
+    for entry in results["cases"].values():
+        t = entry["seconds_per_call"]
+        iqr = 100 * (t["q3"] - t["q1"]) / t["median"]
+        versus = entry["versus_over_this"]
+        shown = "" if versus is None else f"{ratio(versus)} [{entry['versus']}]"
+        lines.append(f"{entry['label']:<40} {seconds(t['median']):>8} {seconds(t['min']):>8} "
+                     f"{seconds(t['max']):>8} {iqr:>5.1f}  {ratio(entry['ratio_to_primal']):<20} "
+                     f"{shown}")
+    lines += ["", "code generation (fresh function object each time, one compile per sample):"]
+    for entry in results["compile"].values():
+        s = entry["seconds"]
+        lines.append(f"  {entry['label']:<48} median {seconds(s['median'])}  "
+                     f"min {seconds(s['min'])}  max {seconds(s['max'])}  (n={s['n']})")
+    lines.append("")
+    for name, reason in results["skipped"].items():
+        lines.append(f"skipped {name}: {reason}")
+    for name, check in results["checks"].items():
+        if name != "s2sad":
+            lines.append(f"check {name}: max error {check['max_error_relative_to_max_1_abs']:.1e}"
+                         f" {'ok' if check['ok'] else 'DISAGREES'}")
+    lines.append(f"check s2sad grad and jvp == hand-written (rtol {RTOL_S2SAD:g}) at n in "
+                 f"{sorted(map(int, results['checks']['s2sad']['gradients']))}: passed")
+    target = results["target"]
+    lines.append(f"target: s2sad grad / primal median {target['measured']:.2f} <= "
+                 f"{target['limit']:g}: {'met' if target['met'] else 'NOT met'}")
+    if results["meta"]["S2SAD_CHECK"] == "1":
+        lines.append("note: S2SAD_CHECK=1 (IR verified after every pass): compile times include it")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split(
+        "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, help=f"loop iterations (default {W.N}; 10 with --quick)")
+    parser.add_argument("--a", type=float, default=W.A0, help="starting a (default %(default)s)")
+    parser.add_argument("--y", type=float, default=W.Y0, help="y (default %(default)s)")
+    parser.add_argument("--repeat", type=int, help="timeit repeats per case (default 21; 3 quick)")
+    parser.add_argument("--min-time", type=float,
+                        help="seconds per repeat, at least (default 0.05; 0.002 quick)")
+    parser.add_argument("--compile-repeat", type=int,
+                        help="fresh s2sad compiles timed (default 11; 2 quick)")
+    parser.add_argument("--peer-compile-repeat", type=int,
+                        help="fresh jax jit compiles timed (default 3; 1 quick)")
+    parser.add_argument("--quick", action="store_true", help="a tiny run to see that it works")
+    parser.add_argument("--no-peers", action="store_true", help="skip autograd, torch and jax")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
+    parser.add_argument("--show-source", action="store_true",
+                        help="print the generated s2sad grad and jvp source that is timed")
+    args = parser.parse_args(argv)
+
+    def pick(value, full, quick):
+        return value if value is not None else (quick if args.quick else full)
+
+    results = run(n=pick(args.n, W.N, 10), a=args.a, y=args.y,
+                  repeat=pick(args.repeat, 21, 3), min_time=pick(args.min_time, 0.05, 0.002),
+                  compile_repeat=pick(args.compile_repeat, 11, 2),
+                  peer_compile_repeat=pick(args.peer_compile_repeat, 3, 1),
+                  peers=not args.no_peers)
+    if args.show_source:
+        for kind, text in results["generated_source"].items():
+            print(f"# generated s2sad {kind} source (what is timed)\n{text}")
+    print(report(results))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(results, out, indent=2)
+            out.write("\n")
+        print(f"wrote {args.json}")
+    return 0
