@@ -298,7 +298,9 @@ class _Printer:
 
     def block(self, body: tuple[Stmt, ...], copies: list[str]) -> list[str]:
         lines = [line for stmt in body for line in self.statement(stmt)] + copies
-        return ["    " + line for line in (lines or ["pass"])]
+        if all(line.startswith("#") for line in lines):  # comments alone are no block
+            lines.append("pass")
+        return ["    " + line for line in lines]
 
     def name(self, v: Var) -> str:
         return self.names.get(v, v.name)
@@ -396,10 +398,11 @@ class _Printer:
 
 
 def _source(node: gast.AST) -> str:
+    """One line of Python (astor's line wrapping is off: we lay out lines ourselves)."""
     if isinstance(node, gast.expr):  # astor parenthesises a bare expression: print a statement
         node = gast.Expr(node)
     tree = gast.gast_to_ast(node)
-    return astor.to_source(tree).rstrip("\n")
+    return astor.to_source(tree, pretty_source="".join).rstrip("\n")
 
 
 def _dotted(path: str) -> gast.expr:

@@ -24,6 +24,11 @@ def run(fn: Function) -> Function:
     return fn.replace(body=_body(fn.body, live))
 
 
+def prune(body: tuple[Stmt, ...], live: set[Var]) -> tuple[Stmt, ...]:
+    """``body`` cut to what computes ``live`` (and to its effects)."""
+    return _body(tuple(body), set(live))
+
+
 def _vars(values: object) -> set[Var]:
     return {v for v in values if isinstance(v, Var)}
 

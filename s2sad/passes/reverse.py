@@ -74,7 +74,7 @@ from ..ir import (
 )
 from ..primitives import Prim
 from ..rules import ADJOINT, Builder
-from . import activity
+from . import activity, dce
 
 ZERO = Const(0.0)
 
@@ -93,7 +93,7 @@ def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
     top = _Scope()
     if isinstance(out, Var) and sweep.facts.active(out):
         top.adjoint[out] = top.named[out] = seed
-    primal, adjoint = sweep.sweep(fn.body, (), top, taped=False)
+    primal, adjoint = sweep.sweep(fn.body, top)
 
     build = Builder(sweep.names)
     if sweep.tape is not None:
@@ -168,13 +168,10 @@ class _Reverse:
 
     # --- the walk -----------------------------------------------------------------------
 
-    def sweep(self, stmts: tuple[Stmt, ...], params: tuple[Var, ...], scope: _Scope,
-              taped: bool, recompute: dict[Var, Value] | None = None
-              ) -> tuple[list[Stmt], list[Stmt]]:
-        """The primal statements (with tape pushes) and the adjoint statements of a block.
+    def sweep(self, stmts: tuple[Stmt, ...], scope: _Scope,
+              recompute: dict[Var, Value] | None = None) -> tuple[list[Stmt], list[Stmt]]:
+        """The primal statements (nested loops taped) and the adjoint statements of a block.
 
-        ``taped``: the block is a loop body, so the values of ``params`` and of the
-        block's own statements that the adjoint reads go through the tape.
         ``recompute`` maps primal values the adjoint can have without the tape (the index
         of a reversed loop) to their adjoint-side values.
         """
@@ -191,14 +188,15 @@ class _Reverse:
             else:
                 primal.append(self.loop(stmt, scope, build))
         primal.reverse()
-        adjoint = substitute(tuple(build.stmts), dict(recompute or {}))
-        if not taped:
-            return primal, list(adjoint)
-        return self.tape_through(primal, adjoint, params)
+        return primal, list(substitute(tuple(build.stmts), dict(recompute or {})))
 
     def tape_through(self, primal: list[Stmt], adjoint: tuple[Stmt, ...],
                      params: tuple[Var, ...]) -> tuple[list[Stmt], list[Stmt]]:
-        """Push what the adjoint of a loop body reads; pop it at the adjoint's start."""
+        """Push what the adjoint of a loop body reads; pop it at the adjoint's start.
+
+        ``adjoint`` must already be cut to what it yields, so that nothing is stored for an
+        adjoint computation that dead code elimination would remove.
+        """
         read = {v for stmt in adjoint for v in values_used(stmt) if isinstance(v, Var)}
         defined = [r for stmt in primal for r in results_of(stmt)]
         at_start = [p for p in params if p in read]
@@ -244,11 +242,22 @@ class _Reverse:
             seeds = Builder(self.names)
             for k, g in zip(active, grads):
                 self.accumulate(region.yields[k], g, inner, seeds)
-            primal, adjoint = self.sweep(region.body, (), inner, taped=False)
+            primal, adjoint = self.sweep(region.body, inner)
             sides.append((primal, seeds.stmts + adjoint, inner))
+        # adjoints of outer values changed in either branch leave the adjoint `if`
+        local = {r for side in sides for s in side[0] for r in results_of(s)}
+        changed = []
+        for _, _, inner in sides:
+            for v, value in inner.adjoint.items():
+                if v not in local and value != scope.adjoint.get(v) and v not in changed:
+                    changed.append(v)
+        adjoints = []
+        for _, adjoint, inner in sides:
+            yields = tuple(inner.adjoint.get(v, scope.adjoint.get(v, ZERO)) for v in changed)
+            adjoints.append((dce.prune(tuple(adjoint), _vars(yields)), yields))
         # values of a branch that its adjoint reads leave the `if` as extra results
         extra_results, extra_then, extra_else, mapping = [], [], [], {}
-        for side, (primal, adjoint, _) in enumerate(sides):
+        for side, ((primal, _, _), (adjoint, _)) in enumerate(zip(sides, adjoints)):
             read = {v for s in adjoint for v in values_used(s) if isinstance(v, Var)}
             for v in (r for s in primal for r in results_of(s)):
                 if v in read:
@@ -261,17 +270,8 @@ class _Reverse:
             stmt, results=stmt.results + tuple(extra_results),
             then=Region((), tuple(sides[0][0]), stmt.then.yields + tuple(extra_then)),
             orelse=Region((), tuple(sides[1][0]), stmt.orelse.yields + tuple(extra_else)))
-        # adjoints of outer values changed in either branch leave the adjoint `if`
-        local = {r for side in sides for s in side[0] for r in results_of(s)}
-        changed = []
-        for _, _, inner in sides:
-            for v, value in inner.adjoint.items():
-                if v not in local and value != scope.adjoint.get(v) and v not in changed:
-                    changed.append(v)
-        regions = []
-        for _, adjoint, inner in sides:
-            yields = tuple(inner.adjoint.get(v, scope.adjoint.get(v, ZERO)) for v in changed)
-            regions.append(Region((), substitute(tuple(adjoint), mapping), yields))
+        regions = [Region((), substitute(adjoint, mapping), yields)
+                   for adjoint, yields in adjoints]
         results = tuple(self.fresh_adjoint(v) for v in changed)
         build.stmts.append(If(results, stmt.cond, regions[0], regions[1], stmt.loc))
         for v, r in zip(changed, results):
@@ -310,15 +310,17 @@ class _Reverse:
         seeds = Builder(self.names)
         for k, g in zip(active, carried):
             self.accumulate(stmt.body.yields[k], g, inner, seeds)
-        primal_body, adjoint = self.sweep(stmt.body.body, stmt.body.params, inner,
-                                          taped=True, recompute=recompute)
+        primal_body, adjoint = self.sweep(stmt.body.body, inner, recompute)
         yields = tuple(inner.adjoint.get(params[k], ZERO) for k in active) + tuple(
             inner.adjoint[v] for v in outer)
+        adjoint = seeds.stmts + list(dce.prune(tuple(adjoint), _vars(yields)))
+        primal_body, adjoint = self.tape_through(primal_body, tuple(adjoint),
+                                                 stmt.body.params)
         inits = tuple(grads) + tuple(scope.adjoint.get(v, ZERO) for v in outer)
         results = tuple(self.fresh_adjoint(stmt.inits[k]) if isinstance(stmt.inits[k], Var)
                         else self.names.temp() for k in active)
         results += tuple(self.fresh_adjoint(v) for v in outer)
-        body = Region((index, *carried, *accumulators), tuple(seeds.stmts + adjoint), yields)
+        body = Region((index, *carried, *accumulators), tuple(adjoint), yields)
         build.stmts.append(For(results, start, stop, step, inits, body, stmt.loc,
                                reverse=reverse))
         for k, r in zip(active, results):
@@ -340,6 +342,10 @@ class _Reverse:
                       stmt.body.yields + (bumped,))
         return dataclasses.replace(stmt, results=stmt.results + (trips,),
                                    inits=stmt.inits + (Const(0),), cond=cond, body=body), trips
+
+
+def _vars(values: object) -> set[Var]:
+    return {v for v in values if isinstance(v, Var)}
 
 
 def _defined_inside(region: Region) -> set[Var]:

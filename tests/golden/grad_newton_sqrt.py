@@ -14,22 +14,22 @@ def grad_newton_sqrt(a):
         t6 = x + t5
         x = 0.5 * t6
         trips = trips + 1
-        tape.append((t5, t6))
+        tape.append(t5)
     dxdx = 1.0
     # adjoint of the loop at line 42
     dxda = 0.0
     for _ in range(trips):
-        t7, t8 = tape.pop()
+        t7 = tape.pop()
         x_1 = tape.pop()
-        # adjoint of: x = 0.5 * t8
-        t9 = 0.5 * dxdx
+        # adjoint of: x = 0.5 * t6
+        t8 = 0.5 * dxdx
         # adjoint of: t5 = a / x_1
-        t10 = t9 / x_1
-        t11 = t7 * t9
-        t12 = -t11
-        t13 = t12 / x_1
-        dxda = dxda + t10
-        dxdx = t9 + t13
+        t9 = t8 / x_1
+        t10 = t7 * t8
+        t11 = -t10
+        t12 = t11 / x_1
+        dxda = dxda + t9
+        dxdx = t8 + t12
     # adjoint of: x = a
     dxda = dxda + dxdx
     return dxda
