@@ -151,8 +151,9 @@ def _final_names(fn: Function, reserved: set[str]) -> dict[Var, str]:
             if k > 1 and candidate in bases:
                 continue
             held = holder.get(candidate)
-            if held is not None and live.last_use.get(held, -1) > position:
-                continue
+            if held is not None and (live.last_use.get(held, -1) > position
+                                     or live.defined_at[held] == position):
+                continue  # still needed, or defined beside this one (region params)
             break
         holder[candidate] = var
         names[var] = candidate
@@ -173,11 +174,11 @@ class _Liveness:
         end = self.tick()
         for v in list(out_values(fn.out)) + list(fn.keep):
             self.use(v, end, ())
-        defined_at = {v: pos for pos, _, v in self.defs}
+        self.defined_at = {v: pos for pos, _, v in self.defs}
         self.last_use: dict[Var, int] = {}
         for v, position, loops in self.uses:
             for start_end in loops:  # read in a loop it was defined before: live to its end
-                if defined_at.get(v, -1) < start_end[0]:
+                if self.defined_at.get(v, -1) < start_end[0]:
                     position = max(position, start_end[1])
             self.last_use[v] = max(self.last_use.get(v, -1), position)
 
