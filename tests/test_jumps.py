@@ -73,3 +73,10 @@ def test_flags_carry_no_derivative_code():
 def test_jumps_are_deterministic():
     first = s2sad.source(s2sad.grad(cases.skip_and_stop))
     assert first == s2sad.source(s2sad.grad(cases.skip_and_stop))
+
+
+def test_break_loop_reverse_golden(request):
+    from .test_seeds import check_golden
+
+    check_golden("grad_double_until.py", s2sad.source(s2sad.grad(cases.double_until)),
+                 request)
