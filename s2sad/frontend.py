@@ -1,9 +1,10 @@
-"""Frontend: Python source -> Wengert-list IR.
+"""Frontend: a parsed function (``source.py``) -> Wengert-list IR.
 
-Takes a live function (``inspect.getsource``) or a function in a file read statically (the
-CLI), parses it with gast, resolves every name against the function's globals, closure and
-builtins, desugars augmented assignment and tuple assignment, and lowers each expression
-so that every intermediate result is named exactly once::
+Resolves every name against the function's globals, closure and builtins, desugars
+(augmented and tuple assignment, jumps in loops via ``jumps.py``, short-circuit operators,
+chained comparisons, returns in branches), and lowers each expression so that every
+intermediate result is named exactly once, with branches and loops as structured
+``If``/``For``/``While`` carrying the variables they assign::
 
     def foo(x, y):            def foo(x, y):
         a = x + 5       ->        a = add x 5
@@ -17,14 +18,9 @@ from __future__ import annotations
 
 import ast
 import builtins
-import importlib
-import inspect
 import math
-import textwrap
-import tokenize
 import types
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import gast
 
@@ -35,7 +31,6 @@ from .ir import (
     Function,
     Global,
     If,
-    Loc,
     Names,
     Op,
     Out,
@@ -48,32 +43,9 @@ from .ir import (
     out_values,
 )
 from .primitives import BINARY_OPS, COMPARE_OPS, UNARY_OPS, Prim, prim_of_callable
+from .source import SourceFunction, StaticFunction, from_file, from_function, unsupported
 
-
-@dataclass(frozen=True)
-class SourceFunction:
-    """A parsed function and what its names can refer to."""
-
-    node: gast.FunctionDef
-    filename: str
-    lines: tuple[str, ...]  # the file's lines, for locations
-    first_line: int  # file line of the dedented source's line 1
-    col_shift: int  # columns removed by dedenting
-    namespace: Mapping[str, object]  # globals, with closure cells laid over them
-    defaults: tuple[object, ...] = ()  # evaluated defaults of positional params, if known
-    kwdefaults: Mapping[str, object] = field(default_factory=dict)
-
-    def loc(self, node: gast.AST) -> Loc:
-        lineno = getattr(node, "lineno", 1) + self.first_line - 1
-        line = self.lines[lineno - 1].rstrip("\n") if 0 < lineno <= len(self.lines) else ""
-        # ast columns count UTF-8 bytes of the dedented line; messages count characters
-        offset = getattr(node, "col_offset", 0)
-        dedented = line[self.col_shift:].encode()[:offset]
-        col = len(dedented.decode(errors="ignore")) + self.col_shift
-        return Loc(self.filename, lineno, col, line)
-
-    def error(self, kind: type[errors.CompileError], node: gast.AST, message: str):
-        return kind.at(self.loc(node), message)
+__all__ = ["Lowered", "SourceFunction", "from_file", "from_function", "lower"]
 
 
 @dataclass(frozen=True)
@@ -86,208 +58,7 @@ class Lowered:
 
 
 # --------------------------------------------------------------------------------------
-# Getting the source
-
-
-def from_function(f: Callable) -> SourceFunction:
-    """Parse a live function; its globals and closure cells resolve the names."""
-    name = getattr(f, "__name__", repr(f))
-    if not isinstance(f, types.FunctionType):
-        raise errors.NoSource(
-            f"`{name}` is not a Python function with source code (it is "
-            f"{type(f).__name__}); s2sad differentiates functions written with `def`")
-    filename = f.__code__.co_filename
-    try:
-        lines, first = inspect.getsourcelines(f)
-    except (OSError, TypeError) as exc:
-        message = (f"the source of `{name}` is not available ({exc}); define it with `def` "
-                   f"in a file so that s2sad can read it")
-        if filename.startswith("<"):  # made by exec or at a prompt: the API points at the caller
-            raise errors.NoSource(f"{message} (it comes from {filename})") from None
-        raise errors.NoSource(message, filename, f.__code__.co_firstlineno) from None
-    if f.__name__ == "<lambda>":
-        column = max(lines[0].find("lambda"), 0) if lines else 0
-        raise errors.UnsupportedSyntax(
-            "a lambda cannot be differentiated yet; define the function with `def`",
-            filename, first, column, lines[0] if lines else "")
-    namespace = dict(f.__globals__)
-    for var, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
-        try:
-            namespace[var] = cell.cell_contents
-        except ValueError:  # an empty cell: the variable is not bound yet
-            pass
-    try:
-        all_lines = tuple(inspect.findsource(f)[0])
-    except (OSError, TypeError):
-        all_lines = ()
-    source = _parse_def(lines, first, filename, f.__name__)
-    return SourceFunction(
-        source.node, filename, all_lines or tuple(lines), source.first_line,
-        source.col_shift, namespace, tuple(f.__defaults__ or ()), dict(f.__kwdefaults__ or {}))
-
-
-def from_file(path: str, name: str) -> SourceFunction:
-    """Parse function ``name`` in file ``path`` without importing or running that file.
-
-    Names resolve against the file's imports of standard numeric modules (``math``,
-    ``numpy``), its module-level literal constants, and builtins.
-    """
-    try:
-        with tokenize.open(path) as handle:  # honours PEP 263 coding lines and a BOM
-            text = handle.read()
-    except OSError as exc:
-        raise errors.NoSource(f"cannot read {path}: {exc.strerror}", path) from None
-    except (SyntaxError, UnicodeDecodeError) as exc:
-        raise errors.UnsupportedSyntax(
-            f"cannot decode the file: {exc}; save it as UTF-8 or declare its encoding", path,
-            getattr(exc, "lineno", None) or 1) from None
-    try:
-        module = gast.parse(text)
-    except SyntaxError as exc:
-        raise errors.UnsupportedSyntax(
-            f"the file does not parse: {exc.msg}", path, exc.lineno or 0,
-            max((exc.offset or 1) - 1, 0), exc.text or "") from None
-    lines = tuple(text.splitlines(keepends=True))
-    namespace = _static_namespace(module)
-    for node in module.body:
-        if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == name:
-            source = SourceFunction(node, path, lines, 1, 0, namespace)
-            if isinstance(node, gast.AsyncFunctionDef):
-                raise _unsupported(source, node)
-            node.decorator_list = []
-            return source
-    raise errors.NoSource(f"there is no function `{name}` at the top level of {path}", path)
-
-
-_IMPORTABLE = ("math", "cmath", "numpy", "scipy")
-
-
-def _static_namespace(module: gast.Module) -> dict[str, object]:
-    """What a module's top level binds, found without running it."""
-    namespace: dict[str, object] = {}
-    for node in module.body:
-        if isinstance(node, gast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] in _IMPORTABLE:
-                    target = importlib.import_module(alias.name)
-                    if alias.asname:
-                        namespace[alias.asname] = target
-                    else:
-                        root = alias.name.split(".")[0]
-                        namespace[root] = importlib.import_module(root)
-        elif isinstance(node, gast.ImportFrom) and node.module \
-                and node.module.split(".")[0] in _IMPORTABLE and not node.level:
-            source = importlib.import_module(node.module)
-            for alias in node.names:
-                if hasattr(source, alias.name):
-                    namespace[alias.asname or alias.name] = getattr(source, alias.name)
-        elif isinstance(node, (gast.Assign, gast.AnnAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, gast.Assign) else [node.target]
-            try:
-                value = ast.literal_eval(gast.gast_to_ast(node.value))
-            except (ValueError, TypeError, SyntaxError):
-                continue
-            for target in targets:
-                if isinstance(target, gast.Name):
-                    namespace[target.id] = value
-        elif isinstance(node, gast.FunctionDef):
-            namespace[node.name] = _StaticFunction(node.name)
-    return namespace
-
-
-@dataclass(frozen=True)
-class _StaticFunction:
-    """A function defined in a file the CLI reads but does not run."""
-
-    name: str
-
-
-def _parse_def(lines: list[str], first: int, filename: str, name: str) -> SourceFunction:
-    text = "".join(lines)
-    dedented = textwrap.dedent(text)
-    shift = (len(lines[0]) - len(lines[0].lstrip())) - (
-        len(dedented.splitlines()[0]) - len(dedented.splitlines()[0].lstrip()))
-    try:
-        module = gast.parse(dedented)
-    except SyntaxError as exc:
-        raise errors.NoSource(
-            f"the source of `{name}` does not parse on its own ({exc.msg}); define it with "
-            f"`def` at the start of a line", filename, first) from None
-    node = next((n for n in module.body
-                 if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef))), None)
-    if node is None:
-        raise errors.NoSource(f"no `def {name}` found in its source", filename, first)
-    source = SourceFunction(node, filename, tuple(lines), first, shift, {})
-    if isinstance(node, gast.AsyncFunctionDef):
-        raise _unsupported(source, node)
-    node.decorator_list = []
-    return source
-
-
-# --------------------------------------------------------------------------------------
 # Lowering
-
-
-_SUBSET_ADVICE = {
-    gast.Try: "`try` is not in the differentiable subset; move it outside the function you "
-              "differentiate",
-    gast.With: "`with` is not in the differentiable subset; move it outside the function "
-               "you differentiate",
-    gast.ClassDef: "classes are not in the differentiable subset; define the class at "
-                   "module level and differentiate a plain function",
-    gast.FunctionDef: "nested functions are not supported yet; define the function at "
-                      "module level",
-    gast.AsyncFunctionDef: "`async` functions are not in the differentiable subset",
-    gast.AsyncFor: "`async for` is not in the differentiable subset",
-    gast.AsyncWith: "`async with` is not in the differentiable subset",
-    gast.Global: "`global` is not in the differentiable subset; pass the value as a "
-                 "parameter and return the new value instead",
-    gast.Nonlocal: "`nonlocal` is not in the differentiable subset; pass the value as a "
-                   "parameter and return the new value instead",
-    gast.Raise: "`raise` is not in the differentiable subset; check inputs before calling "
-                "the function you differentiate",
-    gast.Assert: "`assert` is not in the differentiable subset; check inputs before "
-                 "calling the function you differentiate",
-    gast.Delete: "`del` is not in the differentiable subset; remove it (values are freed "
-                 "when the function returns)",
-    gast.Import: "imports inside the function are not in the subset; import at module "
-                 "level",
-    gast.ImportFrom: "imports inside the function are not in the subset; import at module "
-                     "level",
-    gast.Break: "`break` outside a loop is not valid Python",
-    gast.Continue: "`continue` outside a loop is not valid Python",
-    gast.Lambda: "lambdas inside the function are not supported yet; define a function at "
-                 "module level",
-    gast.Subscript: "indexing is not supported yet (arrays come in a later release); pass "
-                    "the elements as separate parameters",
-    gast.List: "lists are not supported yet; pass the values as separate parameters",
-    gast.Dict: "dicts are not in the differentiable subset",
-    gast.Set: "sets are not in the differentiable subset",
-    gast.ListComp: "list comprehensions are not supported yet",
-    gast.SetComp: "set comprehensions are not in the differentiable subset",
-    gast.DictComp: "dict comprehensions are not in the differentiable subset",
-    gast.GeneratorExp: "generator expressions are not in the differentiable subset",
-    gast.Yield: "generators (`yield`) are not in the differentiable subset; return a value",
-    gast.YieldFrom: "generators (`yield from`) are not in the differentiable subset",
-    gast.Await: "`await` is not in the differentiable subset",
-    gast.JoinedStr: "f-strings are not in the differentiable subset",
-    gast.Starred: "starred expressions are not in the differentiable subset; pass values "
-                  "explicitly",
-    gast.NamedExpr: "assignment expressions (`:=`) are not in the subset; use a separate "
-                    "assignment",
-}
-_MATCH = getattr(gast, "Match", None)
-if _MATCH is not None:
-    _SUBSET_ADVICE[_MATCH] = "`match` is not in the differentiable subset; use `if`/`elif`"
-
-
-def _unsupported(src: SourceFunction, node: gast.AST) -> errors.CompileError:
-    advice = _SUBSET_ADVICE.get(type(node))
-    if advice is None:
-        advice = f"`{type(node).__name__}` is not in the differentiable subset"
-    return src.error(errors.UnsupportedSyntax, node, advice)
-
-
 def lower(src: SourceFunction) -> Lowered:
     return _Lowerer(src).run()
 
@@ -575,7 +346,7 @@ class _Lowerer:
         elif isinstance(stmt, gast.AugAssign):
             target = stmt.target
             if not isinstance(target, gast.Name):
-                raise _unsupported(self.src, target)
+                raise unsupported(self.src, target)
             combined = gast.BinOp(left=gast.Name(target.id, gast.Load(), None, None),
                                   op=stmt.op, right=stmt.value)
             gast.copy_location(combined, stmt)
@@ -595,7 +366,7 @@ class _Lowerer:
         elif isinstance(stmt, gast.Pass):
             return
         else:
-            raise _unsupported(self.src, stmt)
+            raise unsupported(self.src, stmt)
 
     def assign(self, targets: list[gast.expr], value: gast.expr) -> None:
         first, *others = targets
@@ -604,7 +375,7 @@ class _Lowerer:
             source = gast.Name(first.id, gast.Load(), None, None) \
                 if isinstance(first, gast.Name) else None
             if source is None:
-                raise _unsupported(self.src, other)
+                raise unsupported(self.src, other)
             gast.copy_location(source, first)
             self.assign_one(other, source)
 
@@ -626,7 +397,7 @@ class _Lowerer:
         if tape is not None:  # v = tape.pop() or a, b = tape.pop()
             names = target.elts if isinstance(target, (gast.Tuple, gast.List)) else [target]
             if not all(isinstance(n, gast.Name) for n in names):
-                raise _unsupported(self.src, target)
+                raise unsupported(self.src, target)
             results = tuple(self.names.fresh(n.id) for n in names)
             self.body.append(Op(results, Prim.POP, (tape,), (), self.src.loc(value)))
             self.env.update((n.id, r) for n, r in zip(names, results))
@@ -644,7 +415,7 @@ class _Lowerer:
         elif isinstance(target, (gast.Tuple, gast.List)):
             starred = next((t for t in target.elts if isinstance(t, gast.Starred)), None)
             if starred is not None:
-                raise _unsupported(self.src, starred)
+                raise unsupported(self.src, starred)
             if not isinstance(value, (gast.Tuple, gast.List)):
                 raise self.src.error(
                     errors.UnsupportedSyntax, value,
@@ -657,7 +428,7 @@ class _Lowerer:
             fresh = []
             for t, v in zip(target.elts, value.elts):  # right side first, then bind
                 if not isinstance(t, gast.Name):
-                    raise _unsupported(self.src, t)
+                    raise unsupported(self.src, t)
                 var = self.names.fresh(t.id)
                 self.expr(v, var.name, into=var)
                 fresh.append((t.id, var))
@@ -671,7 +442,7 @@ class _Lowerer:
                 f"assigning to {what} is not supported yet; assign to a plain name and "
                 f"return the new value")
         else:
-            raise _unsupported(self.src, target)
+            raise unsupported(self.src, target)
 
     # --- expressions ------------------------------------------------------------------
 
@@ -729,7 +500,7 @@ class _Lowerer:
             raise self.src.error(
                 errors.UnsupportedSyntax, node,
                 "tuples are only supported in `return a, b` and `a, b = c, d` for now")
-        raise _unsupported(self.src, node)
+        raise unsupported(self.src, node)
 
     def choose(self, cond: Value, then, orelse, node: gast.AST, into: Var | None) -> Var:
         """``then() if cond else orelse()``, each side lowered into its own region."""
@@ -859,7 +630,7 @@ class _Lowerer:
             raise self.src.error(errors.UnsupportedSyntax, at,
                                  f"`{label}` takes no keyword arguments here")
         if any(isinstance(a, gast.Starred) for a in node.args):
-            raise _unsupported(self.src, next(a for a in node.args
+            raise unsupported(self.src, next(a for a in node.args
                                               if isinstance(a, gast.Starred)))
         args = [self.expr(a) for a in node.args]
         if prim is Prim.LOG and len(args) == 2:  # math.log(x, base) = log(x) / log(base)
@@ -893,7 +664,7 @@ def _generated_helper(callee: object) -> Prim | None:
 
 
 def _no_rule(label: str, callee: object) -> str:
-    if isinstance(callee, (types.FunctionType, _StaticFunction)):
+    if isinstance(callee, (types.FunctionType, StaticFunction)):
         return (f"`{label}` is a Python function; calls to other user functions are not "
                 f"supported yet, so write its body into the function you differentiate")
     return (f"no derivative rule for `{label}`; s2sad knows Python arithmetic, `abs`, "

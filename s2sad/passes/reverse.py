@@ -68,6 +68,7 @@ from ..ir import (
     While,
     out_values,
     region_uses,
+    regions_of,
     results_of,
     substitute,
     values_used,
@@ -352,25 +353,15 @@ def _defined_inside(region: Region) -> set[Var]:
     found = set(region.params)
     for stmt in region.body:
         found.update(results_of(stmt))
-        for inner in _regions(stmt):
+        for inner in regions_of(stmt):
             found |= _defined_inside(inner)
     return found
-
-
-def _regions(stmt: Stmt) -> tuple[Region, ...]:
-    if isinstance(stmt, If):
-        return (stmt.then, stmt.orelse)
-    if isinstance(stmt, For):
-        return (stmt.body,)
-    if isinstance(stmt, While):
-        return (stmt.cond, stmt.body)
-    return ()
 
 
 def _pushes(stmts: list[Stmt]) -> bool:
     for stmt in stmts:
         if isinstance(stmt, Op) and stmt.prim is Prim.PUSH:
             return True
-        if any(_pushes(list(r.body)) for r in _regions(stmt)):
+        if any(_pushes(list(r.body)) for r in regions_of(stmt)):
             return True
     return False

@@ -1,0 +1,253 @@
+"""Getting a function's source: parsed with gast, with what its names can refer to.
+
+Takes a live function (``inspect.getsource``, dedented, decorators dropped; names resolve
+against its globals and closure cells) or a function in a file read statically (the CLI:
+names resolve against the file's imports of ``math``/``numpy`` and its literal constants;
+the file is never imported or run). Locations map gast's positions back to the file, in
+characters. ``unsupported`` words the error for a construct outside the subset::
+
+    from_function(foo) -> SourceFunction(node=<gast def foo>, filename="foo.py", ...)
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import textwrap
+import tokenize
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import gast
+
+from . import errors
+from .ir import Loc
+
+
+@dataclass(frozen=True)
+class SourceFunction:
+    """A parsed function and what its names can refer to."""
+
+    node: gast.FunctionDef
+    filename: str
+    lines: tuple[str, ...]  # the file's lines, for locations
+    first_line: int  # file line of the dedented source's line 1
+    col_shift: int  # columns removed by dedenting
+    namespace: Mapping[str, object]  # globals, with closure cells laid over them
+    defaults: tuple[object, ...] = ()  # evaluated defaults of positional params, if known
+    kwdefaults: Mapping[str, object] = field(default_factory=dict)
+
+    def loc(self, node: gast.AST) -> Loc:
+        lineno = getattr(node, "lineno", 1) + self.first_line - 1
+        line = self.lines[lineno - 1].rstrip("\n") if 0 < lineno <= len(self.lines) else ""
+        # ast columns count UTF-8 bytes of the dedented line; messages count characters
+        offset = getattr(node, "col_offset", 0)
+        dedented = line[self.col_shift:].encode()[:offset]
+        col = len(dedented.decode(errors="ignore")) + self.col_shift
+        return Loc(self.filename, lineno, col, line)
+
+    def error(self, kind: type[errors.CompileError], node: gast.AST, message: str):
+        return kind.at(self.loc(node), message)
+
+
+# --------------------------------------------------------------------------------------
+# Getting the source
+
+
+def from_function(f: Callable) -> SourceFunction:
+    """Parse a live function; its globals and closure cells resolve the names."""
+    name = getattr(f, "__name__", repr(f))
+    if not isinstance(f, types.FunctionType):
+        raise errors.NoSource(
+            f"`{name}` is not a Python function with source code (it is "
+            f"{type(f).__name__}); s2sad differentiates functions written with `def`")
+    filename = f.__code__.co_filename
+    try:
+        lines, first = inspect.getsourcelines(f)
+    except (OSError, TypeError) as exc:
+        message = (f"the source of `{name}` is not available ({exc}); define it with `def` "
+                   f"in a file so that s2sad can read it")
+        if filename.startswith("<"):  # made by exec or at a prompt: the API points at the caller
+            raise errors.NoSource(f"{message} (it comes from {filename})") from None
+        raise errors.NoSource(message, filename, f.__code__.co_firstlineno) from None
+    if f.__name__ == "<lambda>":
+        column = max(lines[0].find("lambda"), 0) if lines else 0
+        raise errors.UnsupportedSyntax(
+            "a lambda cannot be differentiated yet; define the function with `def`",
+            filename, first, column, lines[0] if lines else "")
+    namespace = dict(f.__globals__)
+    for var, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
+        try:
+            namespace[var] = cell.cell_contents
+        except ValueError:  # an empty cell: the variable is not bound yet
+            pass
+    try:
+        all_lines = tuple(inspect.findsource(f)[0])
+    except (OSError, TypeError):
+        all_lines = ()
+    source = _parse_def(lines, first, filename, f.__name__)
+    return SourceFunction(
+        source.node, filename, all_lines or tuple(lines), source.first_line,
+        source.col_shift, namespace, tuple(f.__defaults__ or ()), dict(f.__kwdefaults__ or {}))
+
+
+def from_file(path: str, name: str) -> SourceFunction:
+    """Parse function ``name`` in file ``path`` without importing or running that file.
+
+    Names resolve against the file's imports of standard numeric modules (``math``,
+    ``numpy``), its module-level literal constants, and builtins.
+    """
+    try:
+        with tokenize.open(path) as handle:  # honours PEP 263 coding lines and a BOM
+            text = handle.read()
+    except OSError as exc:
+        raise errors.NoSource(f"cannot read {path}: {exc.strerror}", path) from None
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        raise errors.UnsupportedSyntax(
+            f"cannot decode the file: {exc}; save it as UTF-8 or declare its encoding", path,
+            getattr(exc, "lineno", None) or 1) from None
+    try:
+        module = gast.parse(text)
+    except SyntaxError as exc:
+        raise errors.UnsupportedSyntax(
+            f"the file does not parse: {exc.msg}", path, exc.lineno or 0,
+            max((exc.offset or 1) - 1, 0), exc.text or "") from None
+    lines = tuple(text.splitlines(keepends=True))
+    namespace = _static_namespace(module)
+    for node in module.body:
+        if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == name:
+            source = SourceFunction(node, path, lines, 1, 0, namespace)
+            if isinstance(node, gast.AsyncFunctionDef):
+                raise unsupported(source, node)
+            node.decorator_list = []
+            return source
+    raise errors.NoSource(f"there is no function `{name}` at the top level of {path}", path)
+
+
+_IMPORTABLE = ("math", "cmath", "numpy", "scipy")
+
+
+def _static_namespace(module: gast.Module) -> dict[str, object]:
+    """What a module's top level binds, found without running it."""
+    namespace: dict[str, object] = {}
+    for node in module.body:
+        if isinstance(node, gast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in _IMPORTABLE:
+                    target = importlib.import_module(alias.name)
+                    if alias.asname:
+                        namespace[alias.asname] = target
+                    else:
+                        root = alias.name.split(".")[0]
+                        namespace[root] = importlib.import_module(root)
+        elif isinstance(node, gast.ImportFrom) and node.module \
+                and node.module.split(".")[0] in _IMPORTABLE and not node.level:
+            source = importlib.import_module(node.module)
+            for alias in node.names:
+                if hasattr(source, alias.name):
+                    namespace[alias.asname or alias.name] = getattr(source, alias.name)
+        elif isinstance(node, (gast.Assign, gast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, gast.Assign) else [node.target]
+            try:
+                value = ast.literal_eval(gast.gast_to_ast(node.value))
+            except (ValueError, TypeError, SyntaxError):
+                continue
+            for target in targets:
+                if isinstance(target, gast.Name):
+                    namespace[target.id] = value
+        elif isinstance(node, gast.FunctionDef):
+            namespace[node.name] = StaticFunction(node.name)
+    return namespace
+
+
+@dataclass(frozen=True)
+class StaticFunction:
+    """A function defined in a file the CLI reads but does not run."""
+
+    name: str
+
+
+def _parse_def(lines: list[str], first: int, filename: str, name: str) -> SourceFunction:
+    text = "".join(lines)
+    dedented = textwrap.dedent(text)
+    shift = (len(lines[0]) - len(lines[0].lstrip())) - (
+        len(dedented.splitlines()[0]) - len(dedented.splitlines()[0].lstrip()))
+    try:
+        module = gast.parse(dedented)
+    except SyntaxError as exc:
+        raise errors.NoSource(
+            f"the source of `{name}` does not parse on its own ({exc.msg}); define it with "
+            f"`def` at the start of a line", filename, first) from None
+    node = next((n for n in module.body
+                 if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef))), None)
+    if node is None:
+        raise errors.NoSource(f"no `def {name}` found in its source", filename, first)
+    source = SourceFunction(node, filename, tuple(lines), first, shift, {})
+    if isinstance(node, gast.AsyncFunctionDef):
+        raise unsupported(source, node)
+    node.decorator_list = []
+    return source
+
+
+
+
+_SUBSET_ADVICE = {
+    gast.Try: "`try` is not in the differentiable subset; move it outside the function you "
+              "differentiate",
+    gast.With: "`with` is not in the differentiable subset; move it outside the function "
+               "you differentiate",
+    gast.ClassDef: "classes are not in the differentiable subset; define the class at "
+                   "module level and differentiate a plain function",
+    gast.FunctionDef: "nested functions are not supported yet; define the function at "
+                      "module level",
+    gast.AsyncFunctionDef: "`async` functions are not in the differentiable subset",
+    gast.AsyncFor: "`async for` is not in the differentiable subset",
+    gast.AsyncWith: "`async with` is not in the differentiable subset",
+    gast.Global: "`global` is not in the differentiable subset; pass the value as a "
+                 "parameter and return the new value instead",
+    gast.Nonlocal: "`nonlocal` is not in the differentiable subset; pass the value as a "
+                   "parameter and return the new value instead",
+    gast.Raise: "`raise` is not in the differentiable subset; check inputs before calling "
+                "the function you differentiate",
+    gast.Assert: "`assert` is not in the differentiable subset; check inputs before "
+                 "calling the function you differentiate",
+    gast.Delete: "`del` is not in the differentiable subset; remove it (values are freed "
+                 "when the function returns)",
+    gast.Import: "imports inside the function are not in the subset; import at module "
+                 "level",
+    gast.ImportFrom: "imports inside the function are not in the subset; import at module "
+                     "level",
+    gast.Break: "`break` outside a loop is not valid Python",
+    gast.Continue: "`continue` outside a loop is not valid Python",
+    gast.Lambda: "lambdas inside the function are not supported yet; define a function at "
+                 "module level",
+    gast.Subscript: "indexing is not supported yet (arrays come in a later release); pass "
+                    "the elements as separate parameters",
+    gast.List: "lists are not supported yet; pass the values as separate parameters",
+    gast.Dict: "dicts are not in the differentiable subset",
+    gast.Set: "sets are not in the differentiable subset",
+    gast.ListComp: "list comprehensions are not supported yet",
+    gast.SetComp: "set comprehensions are not in the differentiable subset",
+    gast.DictComp: "dict comprehensions are not in the differentiable subset",
+    gast.GeneratorExp: "generator expressions are not in the differentiable subset",
+    gast.Yield: "generators (`yield`) are not in the differentiable subset; return a value",
+    gast.YieldFrom: "generators (`yield from`) are not in the differentiable subset",
+    gast.Await: "`await` is not in the differentiable subset",
+    gast.JoinedStr: "f-strings are not in the differentiable subset",
+    gast.Starred: "starred expressions are not in the differentiable subset; pass values "
+                  "explicitly",
+    gast.NamedExpr: "assignment expressions (`:=`) are not in the subset; use a separate "
+                    "assignment",
+}
+_MATCH = getattr(gast, "Match", None)
+if _MATCH is not None:
+    _SUBSET_ADVICE[_MATCH] = "`match` is not in the differentiable subset; use `if`/`elif`"
+
+
+def unsupported(src: SourceFunction, node: gast.AST) -> errors.CompileError:
+    advice = _SUBSET_ADVICE.get(type(node))
+    if advice is None:
+        advice = f"`{type(node).__name__}` is not in the differentiable subset"
+    return src.error(errors.UnsupportedSyntax, node, advice)
