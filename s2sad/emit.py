@@ -330,12 +330,12 @@ class _Printer:
         return f"{', '.join(self.name(r) for r in op.results)} = {tape}.pop()"
 
     def if_(self, stmt: If) -> list[str]:
-        lines = [f"if {_source(self.value(stmt.cond))}:"]
-        lines += self.block(stmt.then.body, self.copies(stmt.results, stmt.then.yields))
+        cond = _source(self.value(stmt.cond))
+        then = self.block(stmt.then.body, self.copies(stmt.results, stmt.then.yields))
         orelse = self.block(stmt.orelse.body, self.copies(stmt.results, stmt.orelse.yields))
-        if orelse != ["    pass"]:
-            lines += ["else:", *orelse]
-        return lines
+        if then == ["    pass"] and orelse != ["    pass"]:  # if not c: ...
+            return [f"if not {cond}:", *orelse]
+        return [f"if {cond}:", *then] + (["else:", *orelse] if orelse != ["    pass"] else [])
 
     def for_(self, stmt: For) -> list[str]:
         index, *carried = stmt.body.params

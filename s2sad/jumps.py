@@ -2,14 +2,15 @@
 
 Runs once on a function's body before lowering, innermost loops first, so no pass ever
 sees a jump. A loop whose body jumps gets flags that are ordinary booleans (inactive: no
-derivative code), and the statements after a jump are guarded by them::
+derivative code); the statements after an ``if`` that may jump move into its branches
+that can fall through, so they run exactly where Python runs them::
 
     for i in range(n):              stopped = False
         if x > 10.0:                for i in range(n):
             break           ->          if not stopped:
         x = x * 2.0                         if x > 10.0:
                                                 stopped = True
-                                            if not stopped:
+                                            else:
                                                 x = x * 2.0
 
 ``continue`` sets ``skip`` (reset at the start of each iteration); ``return v`` inside a loop
@@ -20,6 +21,8 @@ once; a ``for`` loop runs its remaining iterations as no-ops.
 """
 
 from __future__ import annotations
+
+import copy
 
 import gast
 
@@ -69,8 +72,6 @@ class _Flags:
         self.returned = fresh("returned") if gast.Return in kinds else None
         self.results = [fresh("result") for _ in range(returns)]
 
-    def raised(self) -> list[str]:
-        return [f for f in (self.stopped, self.skip) if f is not None]
 
 
 def _loop(loop: gast.For | gast.While, taken: set[str]) -> list[gast.stmt]:
@@ -118,19 +119,28 @@ def _guard(stmts: list[gast.stmt], flags: _Flags) -> list[gast.stmt]:
             return [*out, *stores, _assign(flags.returned, True, stmt),
                     _assign(flags.stopped, True, stmt)]
         if isinstance(stmt, gast.If) and _jumps([stmt]):
-            stmt.body = _guard(stmt.body, flags)
-            stmt.orelse = _guard(stmt.orelse, flags)
-            out.append(stmt)
+            # what follows runs only where the branch did not jump: take it into each
+            # branch that can fall through (a copy for the second one)
             rest = stmts[i + 1:]
-            if rest:
-                raised = flags.raised()
-                test = _not(raised[0], stmt) if len(raised) == 1 else _at(gast.UnaryOp(
-                    gast.Not(), _at(gast.BoolOp(gast.Or(), [_load(f, stmt) for f in raised]),
-                                    stmt)), stmt)
-                out.append(_at(gast.If(test, _guard(rest, flags), []), rest[0]))
-            return out
+            falls = [not _always_jumps(stmt.body), not _always_jumps(stmt.orelse)]
+            tails = [list(rest), copy.deepcopy(rest) if all(falls) else list(rest)]
+            stmt.body = _guard(stmt.body + (tails[0] if falls[0] else []), flags)
+            stmt.orelse = _guard(stmt.orelse + (tails[1] if falls[1] else []), flags)
+            return [*out, stmt]
         out.append(stmt)
     return out
+
+
+def _always_jumps(stmts: list[gast.stmt]) -> bool:
+    """Whether every path through ``stmts`` ends in a jump of this loop."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, (gast.Break, gast.Continue, gast.Return)):
+        return True
+    if isinstance(last, gast.If):
+        return _always_jumps(last.body) and _always_jumps(last.orelse)
+    return False
 
 
 def _return_width(stmts: list[gast.stmt]) -> int:
