@@ -51,6 +51,7 @@ from .ir import (
 from .primitives import Prim
 
 MODULES = {"math": math, "np": numpy}
+_BUILTINS_USED = {"range", "reversed", "float"}  # spelled by loops and non-finite constants
 
 HELPERS = {
     Prim.ZEROS_LIKE: (
@@ -84,7 +85,7 @@ def emit(fn: Function, bindings: dict[str, object]) -> Generated:
             raise CompileError.at(fn.loc, f"the generated code needs `{alias}` for the "
                                   f"module {MODULES[alias].__name__}, but `{alias}` names "
                                   f"something else in your module; rename it")
-    reserved = set(bindings) | set(modules) | {fn.name} | {
+    reserved = set(bindings) | set(modules) | {fn.name} | _BUILTINS_USED | {
         p.spec.call for p in prims if p.spec.call and "." not in p.spec.call}
     names = _final_names(fn, reserved)
     printer = _Printer(names)
