@@ -41,14 +41,10 @@ from __future__ import annotations
 import ast
 import functools
 import math
-import os
 import random
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import CodeType
 
 import pytest
@@ -57,6 +53,7 @@ from hypothesis import strategies as st
 
 import s2sad
 
+from .determinism import sources_per_hash_seed
 from .test_random_programs import (
     _MODULE_DIR,
     _PROBES,
@@ -929,33 +926,12 @@ def test_branches_go_both_ways():
     assert with_decisions >= 80 and varying >= 0.7 * with_decisions, (varying, with_decisions)
 
 
-_HASH_SEED_SCRIPT = textwrap.dedent("""
-    import importlib.util, sys
-    import s2sad
-    out = []
-    for path in sys.argv[1:]:
-        spec = importlib.util.spec_from_file_location("m", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        for transform in (s2sad.grad, s2sad.jvp):
-            out.append(s2sad.source(transform(module.f, wrt=(0, 1, 2))))
-    sys.stdout.write("\\n#####\\n".join(out))
-""")
-
-
 def test_generated_source_does_not_depend_on_the_hash_seed():
     paths = []
     for seed in range(15):
         path = _MODULE_DIR / f"control_flow_hashseed_{seed}.py"
         path.write_text(random_program(seed).source)
         paths.append(str(path))
-    outputs = []
-    for hash_seed in ("1", "2"):
-        env = dict(os.environ, PYTHONHASHSEED=hash_seed,
-                   PYTHONPATH=os.pathsep.join([str(Path(__file__).parent.parent)]
-                                              + sys.path))
-        result = subprocess.run([sys.executable, "-c", _HASH_SEED_SCRIPT, *paths], env=env,
-                                capture_output=True, text=True, check=True)
-        outputs.append(result.stdout)
+    outputs = sources_per_hash_seed(paths)
     assert outputs[0] == outputs[1]
     assert outputs[0].count("#####") == 29

@@ -27,12 +27,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import math
-import os
 import random
-import subprocess
 import sys
 import tempfile
-import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +38,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import s2sad
+
+from .determinism import sources_per_hash_seed
 
 EPS = sys.float_info.epsilon
 PARAMS = ("x", "y", "z")
@@ -460,33 +459,12 @@ def test_generated_programs_cover_the_statement_forms():
     assert swaps, "no swap `a, b = b, a` generated"
 
 
-_HASH_SEED_SCRIPT = textwrap.dedent("""
-    import importlib.util, sys
-    import s2sad
-    out = []
-    for path in sys.argv[1:]:
-        spec = importlib.util.spec_from_file_location("m", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        for transform in (s2sad.grad, s2sad.jvp):
-            out.append(s2sad.source(transform(module.f, wrt=(0, 1, 2))))
-    sys.stdout.write("\\n#####\\n".join(out))
-""")
-
-
 def test_generated_source_does_not_depend_on_the_hash_seed():
     paths = []
     for seed in range(20):
         path = _MODULE_DIR / f"hashseed_{seed}.py"
         path.write_text(random_program(seed).source)
         paths.append(str(path))
-    outputs = []
-    for hash_seed in ("1", "2"):
-        env = dict(os.environ, PYTHONHASHSEED=hash_seed,
-                   PYTHONPATH=os.pathsep.join([str(Path(__file__).parent.parent)]
-                                              + sys.path))
-        result = subprocess.run([sys.executable, "-c", _HASH_SEED_SCRIPT, *paths], env=env,
-                                capture_output=True, text=True, check=True)
-        outputs.append(result.stdout)
+    outputs = sources_per_hash_seed(paths)
     assert outputs[0] == outputs[1]
     assert outputs[0].count("#####") == 39
