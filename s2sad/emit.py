@@ -30,6 +30,7 @@ import astor
 import gast
 import numpy
 
+from . import helpers, index
 from .errors import CompileError
 from .ir import (
     Comment,
@@ -50,21 +51,10 @@ from .ir import (
 )
 from .primitives import Prim
 
+_NEEDS_NP = {Prim.INDEX_ADD}  # np.add.at for indices that may repeat
+
 MODULES = {"math": math, "np": numpy}
 _BUILTINS_USED = {"range", "reversed", "float"}  # spelled by loops and non-finite constants
-
-HELPERS = {
-    Prim.ZEROS_LIKE: (
-        "_zeros_like",
-        'def _zeros_like(x):\n'
-        '    """A zero shaped like x: the derivative of an output that ignores x."""\n'
-        '    if isinstance(x, (int, float)):\n'
-        '        return 0.0\n'
-        '    return np.zeros_like(x)[()]\n',
-        ("np",),
-    ),
-}
-
 
 @dataclass(frozen=True)
 class Generated:
@@ -78,22 +68,25 @@ class Generated:
 
 def emit(fn: Function, bindings: dict[str, object]) -> Generated:
     prims = _prims_used(fn.body)
-    modules = sorted({spec_module(p) for p in prims} - {None}
-                     | {m for p in prims if p in HELPERS for m in HELPERS[p][2]})
+    used = helpers.closure({p.spec.call for p in prims
+                            if p.spec.call and p.spec.call.startswith("_")})
+    modules = sorted({spec_module(p) for p in prims} - {None} | helpers.modules(used)
+                     | ({"np"} if prims & _NEEDS_NP else set()))
     for alias in modules:
         if alias in bindings and bindings[alias] is not MODULES[alias]:
             raise CompileError.at(fn.loc, f"the generated code needs `{alias}` for the "
                                   f"module {MODULES[alias].__name__}, but `{alias}` names "
                                   f"something else in your module; rename it")
-    reserved = set(bindings) | set(modules) | {fn.name} | _BUILTINS_USED | {
+    reserved = set(bindings) | set(modules) | {fn.name} | _BUILTINS_USED | set(used) | {
         p.spec.call for p in prims if p.spec.call and "." not in p.spec.call}
-    names = _final_names(fn, reserved)
-    printer = _Printer(names)
+    live = _Liveness(fn)
+    names = _final_names(fn, reserved, live)
+    printer = _Printer(names, live.overwrite)
     lines = [printer.header(fn)]
     lines += printer.block(fn.body, [])
     lines.append("    " + printer.ret(fn.out))
-    helpers = [HELPERS[p][1] for p in sorted(prims, key=lambda p: p.value) if p in HELPERS]
-    source = "\n".join(helpers + ["\n".join(lines) + "\n"])
+    texts = [helpers.source(name) for name in used]
+    source = "\n".join(texts + ["\n".join(lines) + "\n"])
     return Generated(fn.name, source, dict(bindings), tuple(modules))
 
 
@@ -118,14 +111,13 @@ def _prims_used(body: tuple[Stmt, ...]) -> set[Prim]:
 # Out of SSA
 
 
-def _final_names(fn: Function, reserved: set[str]) -> dict[Var, str]:
+def _final_names(fn: Function, reserved: set[str], live: _Liveness) -> dict[Var, str]:
     """A Python name for every value: its own where free, ``base_k`` where not.
 
     Positions number statements depth-first; a value read inside a loop but defined
     before it stays alive to the loop's end (the next iteration reads it again). A loop's
     carried value, the region params standing for it and its result share one name.
     """
-    live = _Liveness(fn)
     bases = {v.base for _, _, v in live.defs if not v.is_temp}
     holder: dict[str, Var] = {}
     names: dict[Var, str] = {}
@@ -169,8 +161,11 @@ class _Liveness:
         self.defs: list[tuple[int, int, Var]] = []  # (position, order, var)
         self.uses: list[tuple[Var, int, tuple[list[int], ...]]] = []
         self.same_as: dict[Var, Var] = {}
+        self.in_place_ops: list[tuple[Op, int]] = []
+        self.aliases = _Aliases()
         for p in fn.params:
             self.define(p.var, -1)
+            self.aliases.foreign(p.var)
         self.walk(fn.body, ())
         end = self.tick()
         for v in list(out_values(fn.out)) + list(fn.keep):
@@ -182,6 +177,23 @@ class _Liveness:
                 if self.defined_at.get(v, -1) < start_end[0]:
                     position = max(position, start_end[1])
             self.last_use[v] = max(self.last_use.get(v, -1), position)
+        self.overwrite: set[Var] = set()
+        for op, position in self.in_place_ops:
+            old = op.args[0]
+            if isinstance(old, Var) and self.may_overwrite(old, op.result, position):
+                self.overwrite.add(op.result)
+                if self.defined_at.get(old, -2) != position:
+                    self.same_as[op.result] = self.same_as.get(old, old)
+
+    def may_overwrite(self, old: Var, new: Var, position: int) -> bool:
+        """No value still read after ``position`` shares ``old``'s storage."""
+        if self.aliases.is_foreign(old):
+            return False
+        for v in self.aliases.members(old):
+            if v != new and self.defined_at.get(v, -1) <= position \
+                    and self.last_use.get(v, -1) > position:
+                return False
+        return True
 
     def tick(self) -> int:
         self.clock += 1
@@ -210,7 +222,11 @@ class _Liveness:
             if isinstance(stmt, Op):
                 for r in stmt.results:
                     self.define(r, start)
+                self.aliases.op(stmt)
+                if stmt.prim.spec.in_place:
+                    self.in_place_ops.append((stmt, start))
                 continue
+            self.aliases.join(stmt)
             if isinstance(stmt, If):
                 self.region(stmt.then, loops)
                 self.region(stmt.orelse, loops)
@@ -242,13 +258,88 @@ class _Liveness:
                 self.same_as[r] = same
 
 
+class _Aliases:
+    """Which values may share storage (one array under two names), as classes.
+
+    A copy, a view (``x.T``, ``x[1:]``, ``reshape``), a container and its items, a loop's
+    carried value in all its forms, an ``if``'s results and what its branches yield: each
+    may be the very object of another value. A class is *foreign* when the caller owns it
+    (a parameter, a global) or the tape holds it; foreign storage is never overwritten.
+    """
+
+    _VIEWS = {Prim.COPY, Prim.T, Prim.NP_TRANSPOSE, Prim.NP_RESHAPE, Prim.NP_RAVEL,
+              Prim.GETITEM, Prim.NP_EXPAND_DIMS, Prim.NP_SQUEEZE, Prim.NP_BROADCAST_TO,
+              Prim.NP_ASARRAY, Prim.UNBROADCAST, Prim.BROADCAST_LIKE, Prim.UNREDUCE,
+              Prim.LIST, Prim.TUPLE, Prim.SETITEM, Prim.INDEX_ADD, Prim.APPEND}
+
+    def __init__(self) -> None:
+        self.parent: dict[Var, Var] = {}
+        self.outside: set[Var] = set()
+
+    def find(self, v: Var) -> Var:
+        root = v
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        while v != root:
+            self.parent[v], v = root, self.parent.get(v, v)
+        return root
+
+    def union(self, *values: object) -> None:
+        vs = [v for v in values if isinstance(v, Var)]
+        for v in vs[1:]:
+            a, b = self.find(vs[0]), self.find(v)
+            if a != b:
+                self.parent[b] = a
+                if b in self.outside:
+                    self.outside.add(a)
+
+    def foreign(self, v: object) -> None:
+        if isinstance(v, Var):
+            self.outside.add(self.find(v))
+
+    def is_foreign(self, v: Var) -> bool:
+        return self.find(v) in self.outside
+
+    def members(self, v: Var) -> list[Var]:
+        root = self.find(v)
+        return [m for m in list(self.parent) + [v] if self.find(m) == root]
+
+    def op(self, op: Op) -> None:
+        if op.prim is Prim.GETITEM and dict(op.params).get("copy", Const(False)).value:
+            pass
+        elif op.prim in self._VIEWS:
+            operands = op.args if op.prim in (Prim.LIST, Prim.TUPLE) else op.args[:1]
+            if op.prim in (Prim.SETITEM, Prim.APPEND):
+                operands = op.args[:2]
+            self.union(*op.results, *operands)
+            for v in (*op.results, *op.args):
+                self.parent.setdefault(v, v) if isinstance(v, Var) else None
+        elif op.prim in (Prim.PUSH, Prim.POP):
+            for v in (*op.args[1:], *op.results):
+                self.foreign(v)
+        for r in op.results:
+            self.parent.setdefault(r, r)
+
+    def join(self, stmt: Stmt) -> None:
+        if isinstance(stmt, If):
+            for k, r in enumerate(stmt.results):
+                self.union(r, stmt.then.yields[k], stmt.orelse.yields[k])
+        elif isinstance(stmt, (For, While)):
+            first = 1 if isinstance(stmt, For) else 0
+            params = stmt.body.params[first:]
+            conds = stmt.cond.params if isinstance(stmt, While) else params
+            for k, r in enumerate(stmt.results):
+                self.union(r, stmt.inits[k], params[k], conds[k], stmt.body.yields[k])
+
+
 # --------------------------------------------------------------------------------------
 # Printing through gast and astor
 
 
 class _Printer:
-    def __init__(self, names: dict[Var, str]) -> None:
+    def __init__(self, names: dict[Var, str], overwrite: set[Var]) -> None:
         self.names = names
+        self.overwrite = overwrite
 
     def value(self, v: Value) -> gast.expr:
         if isinstance(v, Var):
@@ -265,15 +356,60 @@ class _Printer:
     def expr(self, op: Op) -> gast.expr:
         spec = op.prim.spec
         args = [self.value(a) for a in op.args]
+        params = dict((k, v.value) for k, v in op.params)
         if op.prim is Prim.COPY:
             return args[0]
+        if op.prim is Prim.GETITEM:
+            item = gast.Subscript(args[0], index.to_gast(params.get("index", "_"),
+                                                         iter(args[1:])), gast.Load())
+            if params.get("copy"):  # not a view of the array: it is about to change
+                return gast.Call(gast.Attribute(item, "copy", gast.Load()), [], [])
+            return item
+        if op.prim in (Prim.TUPLE, Prim.LIST):
+            node = gast.Tuple if op.prim is Prim.TUPLE else gast.List
+            return node(args, gast.Load())
+        if spec.attr is not None:
+            return gast.Attribute(args[0], spec.attr, gast.Load())
+        if op.prim is Prim.NP_EINSUM:
+            args.insert(0, gast.Constant(params.pop("subscripts"), None))
         if spec.infix is not None:
             if op.prim.value in ("lt", "le", "gt", "ge", "eq", "ne"):
                 return gast.Compare(args[0], [_COMPARE[op.prim]()], [args[1]])
             return gast.BinOp(args[0], _BINARY[op.prim](), args[1])
         if spec.prefix is not None:
             return gast.UnaryOp(_UNARY[op.prim](), args[0])
-        return gast.Call(_dotted(spec.call), args, [])
+        keywords = [gast.keyword(k, self.value(Const(v))) for k, v in params.items()]
+        return gast.Call(_dotted(spec.call), args, keywords)
+
+    def in_place(self, op: Op) -> list[str]:
+        """``x[i] = v``, ``g[i] += v`` or ``xs.append(v)`` on the result's name.
+
+        The value written into is copied first unless the emitter found it safe to
+        overwrite (``_Liveness.in_place``): dead after this op, its storage shared by
+        nothing still alive.
+        """
+        target, old = self.name(op.result), op.args[0]
+        lines = []
+        if not (isinstance(old, Var) and self.name(old) == target):
+            source = _source(self.value(old))
+            copy = source if op.result in self.overwrite else f"{source}.copy()"
+            lines.append(f"{target} = {copy}")
+        value = _source(self.value(op.args[1]))
+        if op.prim is Prim.APPEND:
+            return lines + [f"{target}.append({value})"]
+        pattern = dict(op.params).get("index", Const("_")).value
+        operands = [self.value(a) for a in op.args[2:]]
+        where = _source(index.to_gast(pattern, iter(operands)))
+        if pattern.endswith(","):
+            where = where.rstrip(",") + ","
+        if where.startswith("(") and where.endswith(")") and "," in where:
+            where = where[1:-1]
+        if op.prim is Prim.SETITEM:
+            return lines + [f"{target}[{where}] = {value}"]
+        if dict(op.params).get("unique", Const(False)).value:
+            return lines + [f"{target}[{where}] += {value}"]
+        at = f"np.s_[{where}]" if ":" in pattern else f"({where})"
+        return lines + [f"np.add.at({target}, {at}, {value})"]
 
     def assignment(self, op: Op) -> str:
         targets = [gast.Name(self.names.get(r, r.name), gast.Store(), None, None)
@@ -285,12 +421,19 @@ class _Printer:
         if isinstance(stmt, Op):
             if stmt.effect:
                 return [self.tape_op(stmt)]
+            if stmt.prim.spec.in_place:
+                return self.in_place(stmt)
             if stmt.prim is Prim.COPY and isinstance(stmt.args[0], Var) \
                     and self.name(stmt.args[0]) == self.name(stmt.result):
                 return []  # `a = a`: the value already has the name
             return [self.assignment(stmt)]
         if isinstance(stmt, Comment):
-            text = stmt.text if stmt.of is None else f"{stmt.text}: {self.assignment(stmt.of)}"
+            if stmt.of is None:
+                text = stmt.text
+            elif stmt.of.prim.spec.in_place:
+                text = f"{stmt.text}: {self.in_place(stmt.of)[-1]}"
+            else:
+                text = f"{stmt.text}: {self.assignment(stmt.of)}"
             return ["# " + text]
         if isinstance(stmt, If):
             return self.if_(stmt)
@@ -416,7 +559,8 @@ def _dotted(path: str) -> gast.expr:
 
 
 _BINARY = {Prim.ADD: gast.Add, Prim.SUB: gast.Sub, Prim.MUL: gast.Mult, Prim.DIV: gast.Div,
-           Prim.POW: gast.Pow, Prim.FLOORDIV: gast.FloorDiv, Prim.MOD: gast.Mod}
+           Prim.POW: gast.Pow, Prim.FLOORDIV: gast.FloorDiv, Prim.MOD: gast.Mod,
+           Prim.MATMUL: gast.MatMult}
 _UNARY = {Prim.NEG: gast.USub, Prim.POS: gast.UAdd, Prim.NOT: gast.Not}
 _COMPARE = {Prim.LT: gast.Lt, Prim.LE: gast.LtE, Prim.GT: gast.Gt, Prim.GE: gast.GtE,
             Prim.EQ: gast.Eq, Prim.NE: gast.NotEq}

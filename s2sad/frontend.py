@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import gast
 
-from . import errors, jumps
+from . import errors, index, jumps
 from .ir import (
     Const,
     For,
@@ -81,6 +81,14 @@ class _Lowerer:
         self.locals = _assigned_names(src.node)
         self.partial: dict[str, str] = {}  # local -> why it may be unset here
         self.tapes: set[Var] = set()  # lists used as stacks (``tape = []``)
+        # names of lists popped from somewhere in the function: stacks, not values
+        self.stacks = {n.func.value.id for n in gast.walk(src.node)
+                       if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
+                       and n.func.attr == "pop" and isinstance(n.func.value, gast.Name)}
+        # arrays that must not be written into, and why (they alias another name)
+        self.shared: dict[str, str] = {}
+        self.comprehensions = 0
+        self.pending_items: list[tuple] = []  # a loop's items, read first in its body
 
     # --- the function ---------------------------------------------------------------
 
@@ -254,20 +262,23 @@ class _Lowerer:
                     errors.UnsupportedSyntax, sub,
                     f"this `{what}` cannot be turned into a flag (every `return` in a loop "
                     f"must return a value, the same number of values each time)")
-        assigned = _assigned_in(node.body)
+        assigned = [n for n in _assigned_in(node.body) if n not in self.stacks]
         carried = [n for n in assigned if n in self.env]
         inits = tuple(self.env[n] for n in carried)
         loc = self.src.loc(node)
         if isinstance(node, gast.For):
-            start, stop, step, reverse = self.range_bounds(node)
-            index = self.names.fresh(node.target.id)
+            start, stop, step, reverse, sequences = self.iteration(node)
+            counter = node.target.id if isinstance(node.target, gast.Name) and not sequences \
+                else "_"
+            index = self.names.fresh(counter)
             params = tuple(self.names.fresh(n) for n in carried)
-            body, yields = self.loop_body(node.body, carried, params,
-                                          {node.target.id: index})
+            prologue = self.unpack_items(node, index, sequences)
+            body, yields = self.loop_body(prologue + list(node.body), carried, params,
+                                          {counter: index} if not sequences else {})
             results = tuple(self.names.fresh(n) for n in carried)
             self.body.append(For(results, start, stop, step, inits,
                                  Region((index, *params), body, yields), loc, reverse))
-            assigned = [node.target.id, *assigned]
+            assigned = [*_targets(node.target), *assigned]
         else:
             cond_params = tuple(self.names.fresh(n) for n in carried)
             saved_body, saved_env = self.body, dict(self.env)
@@ -295,17 +306,93 @@ class _Lowerer:
         self.body = []
         self.env.update(zip(carried, params))
         self.env.update(extra)
+        for value, name, position in self.pending_items:
+            var = self.names.fresh(name)
+            if value == "counter":
+                self.body.append(Op((var,), Prim.COPY, (position,), (), None))
+            else:
+                self.body.append(Op((var,), Prim.GETITEM, (value, position),
+                                    (("index", Const("_")),), None))
+            self.env[name] = var
+        self.pending_items = []
         for stmt in statements:
             self.statement(stmt)
         body, yields = tuple(self.body), tuple(self.env[n] for n in carried)
         self.body, self.env = saved_body, saved_env
         return body, yields
 
+    def iteration(self, node: gast.For) -> tuple:
+        """Bounds of a counted loop, and the sequences it walks (none for ``range``).
+
+        ``for v in xs``, ``for i, v in enumerate(xs)`` and ``for a, b in zip(xs, ys)`` count
+        over the positions of the sequences; each step reads ``xs[k]``.
+        """
+        call = node.iter
+        callee = self.resolve_callee_or_none(call.func) if isinstance(call, gast.Call) \
+            else None
+        if callee in (builtins.range, builtins.reversed):
+            start, stop, step, reverse = self.range_bounds(node)
+            return start, stop, step, reverse, []
+        if callee in (builtins.enumerate, builtins.zip) and not call.keywords \
+                and not any(isinstance(a, gast.Starred) for a in call.args):
+            if callee is builtins.enumerate and len(call.args) != 1:
+                raise self.src.error(errors.UnsupportedSyntax, call,
+                                     "`enumerate` is supported with one sequence")
+            wanted = 2 if callee is builtins.enumerate else len(call.args)
+            if not (isinstance(node.target, gast.Tuple) and len(node.target.elts) == wanted
+                    and all(isinstance(e, gast.Name) for e in node.target.elts)):
+                example = "for i, v in enumerate(xs):" if callee is builtins.enumerate \
+                    else "for a, b in zip(xs, ys):"
+                raise self.src.error(errors.UnsupportedSyntax, node.target,
+                                     f"unpack each item into {wanted} names: `{example}`")
+            sequences = [self.expr(a) for a in call.args]
+        else:
+            sequences = [self.expr(call)]
+            callee = None
+        lengths = [self.emit(Prim.LEN, (seq,), call) for seq in sequences]
+        stop = lengths[0]
+        for other in lengths[1:]:
+            stop = self.emit(Prim.MIN, (stop, other), call)
+        return Const(0), stop, Const(1), False, [(callee, sequences)]
+
+    def unpack_items(self, node: gast.For, index: Var, sequences: list) -> list[gast.stmt]:
+        """Bind the loop target to the items at ``index`` (the statements run first)."""
+        if not sequences:
+            return []
+        ((callee, values),) = sequences
+        names = _targets(node.target)
+        if callee is builtins.enumerate:
+            if not (isinstance(node.target, gast.Tuple) and len(node.target.elts) == 2
+                    and all(isinstance(e, gast.Name) for e in node.target.elts)):
+                raise self.src.error(errors.UnsupportedSyntax, node.target,
+                                     "write `for i, v in enumerate(xs):`")
+            items = [("counter", names[0]), (values[0], names[1])]
+        elif callee is builtins.zip:
+            if not (isinstance(node.target, gast.Tuple)
+                    and len(node.target.elts) == len(values)
+                    and all(isinstance(e, gast.Name) for e in node.target.elts)):
+                raise self.src.error(errors.UnsupportedSyntax, node.target,
+                                     f"unpack `zip` into {len(values)} names")
+            items = list(zip(values, names))
+        else:
+            if not isinstance(node.target, gast.Name):
+                raise self.src.error(errors.UnsupportedSyntax, node.target,
+                                     "the loop variable must be a single name here")
+            items = [(values[0], names[0])]
+        self.pending_items = [(value, name, index) for value, name in items]
+        return [gast.Pass()]  # replaced by the reads in ``loop_body``
+
     def range_bounds(self, node: gast.For) -> tuple[Value, Value, Value, bool]:
         """``range(...)`` or ``reversed(range(...))`` (what adjoint loops iterate)."""
         call, reverse = node.iter, False
         if isinstance(call, gast.Call) and len(call.args) == 1 and not call.keywords \
                 and self.resolve_callee_or_none(call.func) is builtins.reversed:
+            if not (isinstance(call.args[0], gast.Call) and self.resolve_callee_or_none(
+                    call.args[0].func) is builtins.range):
+                raise self.src.error(
+                    errors.UnsupportedSyntax, call,
+                    "`reversed` is supported over `range(...)`; index the sequence "
+                    "backwards instead (`for k in reversed(range(len(xs))): v = xs[k]`)")
             call, reverse = call.args[0], True
         if not isinstance(node.target, gast.Name):
             raise self.src.error(errors.UnsupportedSyntax, node.target,
@@ -315,8 +402,8 @@ class _Lowerer:
                 and 1 <= len(call.args) <= 3):
             raise self.src.error(
                 errors.UnsupportedSyntax, call,
-                "`for` loops run over `range(...)` for now; iterating over arrays, lists, "
-                "`enumerate` and `zip` comes with array support")
+                "`reversed` is supported over `range(...)`; index the sequence backwards "
+                "instead (`for k in reversed(range(len(xs))): v = xs[k]`)")
         bounds = [self.expr(a) for a in call.args]
         if len(bounds) == 1:
             bounds = [Const(0), bounds[0]]
@@ -345,6 +432,27 @@ class _Lowerer:
                 self.assign([stmt.target], stmt.value)
         elif isinstance(stmt, gast.AugAssign):
             target = stmt.target
+            if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                # x[i] += v reads x[i] once: x[i] = x[i] + v, the index evaluated once
+                base = self.expr(target.value)
+                pattern, operands = self.index(target.slice)
+                old = self.emit(Prim.GETITEM, (base, *operands), target, None,
+                                (("index", Const(pattern)),))
+                prim = BINARY_OPS.get(type(stmt.op))
+                if prim is None:
+                    raise self.src.error(errors.UnsupportedSyntax, stmt,
+                                         f"the operator `{_op_symbol(stmt.op)}=` is not "
+                                         f"supported")
+                new = self.emit(prim, (old, self.expr(stmt.value)), stmt)
+                name = target.value.id
+                why = self.shared.get(name)
+                if why is not None:
+                    raise self.src.error(errors.UnsupportedSyntax, target, why)
+                var = self.names.fresh(name)
+                self.emit(Prim.SETITEM, (base, new, *operands), stmt, var,
+                          (("index", Const(pattern)),))
+                self.env[name] = var
+                return
             if not isinstance(target, gast.Name):
                 raise unsupported(self.src, target)
             combined = gast.BinOp(left=gast.Name(target.id, gast.Load(), None, None),
@@ -361,6 +469,22 @@ class _Lowerer:
                 items = item.elts if isinstance(item, gast.Tuple) else [item]
                 values = tuple(self.expr(v) for v in items)
                 self.body.append(Op((), Prim.PUSH, (tape, *values), (), self.src.loc(stmt)))
+                return
+            call = stmt.value
+            if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
+                    and call.func.attr == "append" and isinstance(call.func.value, gast.Name) \
+                    and call.func.value.id in self.env:  # xs.append(v): a new xs
+                if len(call.args) != 1 or call.keywords:
+                    raise self.src.error(errors.UnsupportedSyntax, call,
+                                         "`.append` takes one value")
+                name = call.func.value.id
+                why = self.shared.get(name)
+                if why is not None:
+                    raise self.src.error(errors.UnsupportedSyntax, call, why)
+                item = self.expr(call.args[0])
+                var = self.names.fresh(name)
+                self.emit(Prim.APPEND, (self.env[name], item), stmt, var)
+                self.env[name] = var
                 return
             self.expr(stmt.value)  # evaluated for its errors; the value is unused
         elif isinstance(stmt, gast.Pass):
@@ -402,7 +526,8 @@ class _Lowerer:
             self.body.append(Op(results, Prim.POP, (tape,), (), self.src.loc(value)))
             self.env.update((n.id, r) for n, r in zip(names, results))
             return
-        if isinstance(target, gast.Name) and isinstance(value, gast.List) and not value.elts:
+        if isinstance(target, gast.Name) and isinstance(value, gast.List) and not value.elts \
+                and target.id in self.stacks:
             var = self.names.fresh(target.id)  # tape = []: a stack of values (the tape)
             self.body.append(Op((var,), Prim.TAPE, (), (), self.src.loc(value)))
             self.tapes.add(var)
@@ -412,37 +537,79 @@ class _Lowerer:
             var = self.names.fresh(target.id)
             self.expr(value, var.name, into=var)
             self.env[target.id] = var
+            self.shared.pop(target.id, None)
+            if isinstance(value, gast.Name) and value.id in self.env:
+                why = (f"`{target.id}` and `{value.id}` name the same array since line "
+                       f"{value.lineno}, so this write would change both; s2sad keeps them "
+                       f"apart, so write `{target.id} = {value.id}.copy()` there")
+                self.shared[target.id] = self.shared[value.id] = why
         elif isinstance(target, (gast.Tuple, gast.List)):
             starred = next((t for t in target.elts if isinstance(t, gast.Starred)), None)
             if starred is not None:
                 raise unsupported(self.src, starred)
-            if not isinstance(value, (gast.Tuple, gast.List)):
-                raise self.src.error(
-                    errors.UnsupportedSyntax, value,
-                    "tuple unpacking needs a tuple of the same length on the right (for "
-                    "example `a, b = b, a`)")
+            for t in target.elts:
+                if not isinstance(t, gast.Name):
+                    raise unsupported(self.src, t)
+            if isinstance(value, gast.Call) and self.returns_several(value):
+                self.call(value, None, n_results=len(target.elts))
+                op = self.body[-1]
+                named = tuple(self.names.fresh(t.id) for t in target.elts)
+                self.body[-1] = Op(named, op.prim, op.args, op.params, op.loc)
+                self.env.update((t.id, v) for t, v in zip(target.elts, named))
+                return
+            if not isinstance(value, (gast.Tuple, gast.List)):  # a, b = pair: index it
+                whole = self.expr(value)
+                fresh = []
+                for k, t in enumerate(target.elts):
+                    var = self.names.fresh(t.id)
+                    self.emit(Prim.GETITEM, (whole, Const(k)), t, var,
+                              (("index", Const("_")),))
+                    fresh.append((t.id, var))
+                self.env.update(fresh)
+                return
             if len(value.elts) != len(target.elts):
                 raise self.src.error(
                     errors.UnsupportedSyntax, value,
                     f"cannot unpack {len(value.elts)} values into {len(target.elts)} names")
             fresh = []
             for t, v in zip(target.elts, value.elts):  # right side first, then bind
-                if not isinstance(t, gast.Name):
-                    raise unsupported(self.src, t)
                 var = self.names.fresh(t.id)
                 self.expr(v, var.name, into=var)
                 fresh.append((t.id, var))
             for name, var in fresh:
                 self.env[name] = var
-        elif isinstance(target, (gast.Attribute, gast.Subscript)):
-            what = "attributes (`obj.name = ...`)" if isinstance(target, gast.Attribute) \
-                else "indexed elements (`x[i] = ...`)"
+        elif isinstance(target, gast.Subscript):
+            self.store_item(target, self.expr(value), target)
+        elif isinstance(target, gast.Attribute):
             raise self.src.error(
                 errors.UnsupportedSyntax, target,
-                f"assigning to {what} is not supported yet; assign to a plain name and "
-                f"return the new value")
+                "assigning to attributes (`obj.name = ...`) is not in the subset; assign to "
+                "a plain name and return the new value")
         else:
             raise unsupported(self.src, target)
+
+    def returns_several(self, node: gast.Call) -> bool:
+        if isinstance(node.func, gast.Attribute) and self.is_local(node.func.value):
+            return False
+        prim = prim_of_callable(self.resolve_callee_or_none(node.func))
+        return prim is not None and prim.n_results[1] > 1
+
+    def store_item(self, target: gast.Subscript, value: Value, node: gast.AST) -> None:
+        """``x[i] = v``: a new version of ``x`` (written in place when that is safe)."""
+        if not isinstance(target.value, gast.Name) or target.value.id not in self.env:
+            raise self.src.error(
+                errors.UnsupportedSyntax, target,
+                "only a local array can be written into (`x[i] = v` where `x` is a "
+                "variable of the function)")
+        name = target.value.id
+        why = self.shared.get(name)
+        if why is not None:
+            raise self.src.error(errors.UnsupportedSyntax, target, why)
+        pattern, operands = self.index(target.slice)
+        var = self.names.fresh(name)
+        self.emit(Prim.SETITEM, (self.env[name], value, *operands), node, var,
+                  (("index", Const(pattern)),))
+        self.env[name] = var
 
     # --- expressions ------------------------------------------------------------------
 
@@ -457,9 +624,9 @@ class _Lowerer:
         return value
 
     def emit(self, prim: Prim, args: tuple[Value, ...], node: gast.AST,
-             into: Var | None = None) -> Var:
+             into: Var | None = None, params: tuple = ()) -> Var:
         result = into if into is not None else self.names.temp()
-        self.body.append(Op((result,), prim, args, (), self.src.loc(node)))
+        self.body.append(Op((result,), prim, args, params, self.src.loc(node)))
         return result
 
     def value_of(self, node: gast.expr, into: Var | None) -> Value:
@@ -495,12 +662,125 @@ class _Lowerer:
         if isinstance(node, gast.Call):
             return self.call(node, into)
         if isinstance(node, gast.Attribute):
+            if self.is_local(node.value):
+                return self.attribute(node, into)
             return self.load_global(node)
-        if isinstance(node, gast.Tuple):
+        if isinstance(node, gast.Subscript):
+            return self.subscript(node, into)
+        if isinstance(node, gast.ListComp):
+            return self.comprehension(node, into)
+        if isinstance(node, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in node.elts):
+                raise unsupported(self.src, next(e for e in node.elts
+                                                  if isinstance(e, gast.Starred)))
+            prim = Prim.TUPLE if isinstance(node, gast.Tuple) else Prim.LIST
+            return self.emit(prim, tuple(self.expr(e) for e in node.elts), node, into)
+        raise unsupported(self.src, node)
+
+    # --- arrays: attributes, methods, subscripts --------------------------------------
+
+    def comprehension(self, node: gast.ListComp, into: Var | None) -> Value:
+        """``[e for v in xs if c]`` is a loop appending to a new list."""
+        if len(node.generators) != 1 or node.generators[0].is_async:
+            raise self.src.error(errors.UnsupportedSyntax, node,
+                                 "list comprehensions are supported with one `for`; nest "
+                                 "loops instead")
+        gen = node.generators[0]
+        self.comprehensions += 1
+        name = f"_items{self.comprehensions}"
+        inside = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+        if into is not None and not into.is_temp and into.base not in inside:
+            name = into.base  # ys = [...]: build the list under its own name
+        self.locals.add(name)
+        append = gast.Expr(gast.Call(
+            gast.Attribute(gast.Name(name, gast.Load(), None, None), "append", gast.Load()),
+            [node.elt], []))
+        body: gast.stmt = append
+        for cond in reversed(gen.ifs):
+            body = gast.If(cond, [body], [])
+        loop = gast.For(gen.target, gen.iter, [body], [], None)
+        for n in gast.walk(loop):
+            if hasattr(n, "lineno") or isinstance(n, (gast.stmt, gast.expr)):
+                if not hasattr(n, "lineno"):
+                    gast.copy_location(n, node)
+        hidden = {t: self.env[t] for t in _targets(gen.target) if t in self.env}
+        hidden.update({name: self.env[name]} if name in self.env else {})
+        self.env[name] = self.emit(Prim.LIST, (), node, self.names.fresh(name))
+        self.loop(loop)
+        result = self.env.pop(name)
+        for t in _targets(gen.target):  # the comprehension's variable stays inside it
+            self.env.pop(t, None)
+            self.partial.pop(t, None)
+        self.env.update(hidden)
+        if into is not None and into.base != name:
+            self.emit(Prim.COPY, (result,), node, into)
+            return into
+        return result
+
+    def is_local(self, node: gast.expr) -> bool:
+        """Does ``node`` compute a value of the function (not a module or a global)?"""
+        while isinstance(node, gast.Attribute):
+            node = node.value
+        if isinstance(node, gast.Name):
+            return node.id in self.env or node.id in self.locals or node.id in self.partial
+        return True  # a call, a subscript, an expression: a value
+
+    def attribute(self, node: gast.Attribute, into: Var | None) -> Value:
+        prim = _ATTRIBUTES.get(node.attr)
+        if prim is None:
             raise self.src.error(
                 errors.UnsupportedSyntax, node,
-                "tuples are only supported in `return a, b` and `a, b = c, d` for now")
-        raise unsupported(self.src, node)
+                f"the attribute `.{node.attr}` is not supported; s2sad reads `.T`, "
+                f"`.shape`, `.ndim` and `.size` of arrays")
+        return self.emit(prim, (self.expr(node.value),), node, into)
+
+    def subscript(self, node: gast.Subscript, into: Var | None) -> Value:
+        base = self.expr(node.value)
+        pattern, operands = self.index(node.slice)
+        return self.emit(Prim.GETITEM, (base, *operands), node, into,
+                         (("index", Const(pattern)),))
+
+    def index(self, node: gast.expr) -> tuple[str, list[Value]]:
+        return index.from_gast(node, self.expr)
+
+    def method(self, node: gast.Call, into: Var | None) -> Value:
+        """``x.sum(axis=0)``, ``x.reshape(n, -1)``, ``x.dot(y)``, ``xs.append(v)``..."""
+        func = node.func
+        name = func.attr
+        if name not in _METHODS:
+            raise self.src.error(
+                errors.UnsupportedSyntax, func,
+                f"the method `.{name}()` is not supported; s2sad knows "
+                f"{', '.join('`.' + m + '()`' for m in sorted(_METHODS))}")
+        receiver = self.expr(func.value)
+        prim = _METHODS[name]
+        if prim is Prim.NP_RESHAPE:
+            args = [self.expr(a) for a in node.args]  # x.reshape(a, b) or x.reshape((a, b))
+            if node.keywords or not args:
+                raise self.src.error(errors.UnsupportedSyntax, node,
+                                     "write `x.reshape(shape)` with the shape as positional "
+                                     "arguments")
+            shape = args[0] if len(args) == 1 else self.emit(Prim.TUPLE, tuple(args), node)
+            return self.emit(prim, (receiver, shape), node, into)
+        if prim is Prim.NP_TRANSPOSE and node.args:  # x.transpose(1, 0)
+            axes = tuple(self.constant(a, "the axes of `.transpose`") for a in node.args)
+            return self.emit(prim, (receiver,), node, into,
+                             (("axes", Const(axes if len(axes) > 1 else axes[0])),))
+        return self.call_prim(prim, f".{name}", [receiver], node.args, node.keywords, node,
+                              into)
+
+    def constant(self, node: gast.expr, what: str) -> object:
+        """A literal (``0``, ``(0, 1)``, ``True``, ``-1``) or a module-level number."""
+        try:
+            value = ast.literal_eval(gast.gast_to_ast(node))
+        except (ValueError, TypeError, SyntaxError):
+            value = _NOTHING
+        if value is _NOTHING and _dotted(node) is not None and not self.is_local(node):
+            value = self.resolve(node)
+        if value is _NOTHING or not _is_literal(value):
+            raise self.src.error(errors.UnsupportedSyntax, node,
+                                 f"{what} must be a constant (a literal number or tuple)")
+        return value
 
     def choose(self, cond: Value, then, orelse, node: gast.AST, into: Var | None) -> Var:
         """``then() if cond else orelse()``, each side lowered into its own region."""
@@ -618,20 +898,25 @@ class _Lowerer:
         raise self.src.error(errors.UnsupportedSyntax, node,
                              "only named functions can be called (such as `math.sin(x)`)")
 
-    def call(self, node: gast.Call, into: Var | None) -> Value:
+    def call(self, node: gast.Call, into: Var | None, n_results: int = 1) -> Value:
+        if any(isinstance(a, gast.Starred) for a in node.args):
+            raise unsupported(self.src, next(a for a in node.args
+                                              if isinstance(a, gast.Starred)))
+        if isinstance(node.func, gast.Attribute) and self.is_local(node.func.value):
+            return self.method(node, into)
         callee = self.resolve(node.func)
         label = _dotted(node.func) or "this function"
         prim = prim_of_callable(callee) or _generated_helper(callee)
         if prim is None:
             raise self.src.error(errors.NoDerivativeRule, node.func, _no_rule(label, callee))
+        if prim.spec.keywords or prim.n_results != (1, 1):
+            return self.call_prim(prim, label, [], node.args, node.keywords, node, into,
+                                  n_results)
         if node.keywords:
             keyword = node.keywords[0]
             at = keyword if hasattr(keyword, "lineno") else keyword.value
             raise self.src.error(errors.UnsupportedSyntax, at,
                                  f"`{label}` takes no keyword arguments here")
-        if any(isinstance(a, gast.Starred) for a in node.args):
-            raise unsupported(self.src, next(a for a in node.args
-                                              if isinstance(a, gast.Starred)))
         args = [self.expr(a) for a in node.args]
         if prim is Prim.LOG and len(args) == 2:  # math.log(x, base) = log(x) / log(base)
             num = self.emit(Prim.LOG, (args[0],), node)
@@ -651,16 +936,95 @@ class _Lowerer:
         return self.emit(prim, tuple(args), node, into)
 
 
+    def call_prim(self, prim: Prim, label: str, args: list[Value], nodes: list[gast.expr],
+                  keywords: list, node: gast.Call, into: Var | None, n_results: int = 1
+                  ) -> Value:
+        """A call whose trailing arguments and keywords are constant parameters.
+
+        ``args`` are operands already lowered (a method's receiver), ``nodes`` the rest.
+        """
+        spec = prim.spec
+        lo, hi = spec.arity
+        if prim is Prim.NP_EINSUM:
+            if len(nodes) != 3:
+                raise self.src.error(errors.UnsupportedSyntax, node,
+                                     "`np.einsum` is supported with two operands, "
+                                     "`np.einsum('ij,jk->ik', a, b)`")
+            hi += 1  # the subscripts come first
+        names = [k for k, _ in spec.keywords if k not in ("index", "subscripts")]
+        params: dict[str, object] = {}
+        n_operands = max(0, min(len(nodes), hi - len(args)))
+        extra = nodes[n_operands:]
+        args = args + [self.expr(a) for a in nodes[:n_operands]]
+        if len(extra) > len(names):
+            raise self.src.error(errors.UnsupportedSyntax, node,
+                                 f"`{label}` takes at most {hi + len(names)} arguments here, "
+                                 f"got {len(args) + len(extra)}")
+        for key, value in zip(names, extra):
+            params[key] = self.constant(value, f"the `{key}` argument of `{label}`")
+        for keyword in keywords:
+            at = keyword if hasattr(keyword, "lineno") else keyword.value
+            if keyword.arg not in names:
+                known = ", ".join(f"`{n}`" for n in names) or "none"
+                raise self.src.error(
+                    errors.UnsupportedSyntax, at,
+                    f"`{label}` does not take the keyword `{keyword.arg}` here (it takes: "
+                    f"{known})")
+            params[keyword.arg] = self.constant(keyword.value,
+                                                f"the `{keyword.arg}` argument of `{label}`")
+        if not lo <= len(args) <= hi:
+            expected = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise self.src.error(
+                errors.UnsupportedSyntax, node,
+                f"`{label}` is supported with {expected} argument(s), got {len(args)}")
+        if prim is Prim.NP_EINSUM:  # np.einsum("ij,jk->ik", a, b)
+            if not (args and isinstance(args[0], Const) and isinstance(args[0].value, str)):
+                raise self.src.error(errors.UnsupportedSyntax, node,
+                                     "`np.einsum` needs its subscripts as a string literal")
+            params["subscripts"] = args[0].value
+            args = args[1:]
+            if len(args) != 2:
+                raise self.src.error(errors.UnsupportedSyntax, node,
+                                     "`np.einsum` is supported with two operands")
+        if prim is Prim.SVD and not params.get("compute_uv", True):
+            n_results = 1
+        ordered = tuple((k, Const(params[k])) for k, _ in spec.keywords if k in params)
+        lo_r, hi_r = prim.n_results
+        if prim is Prim.SVD and params.get("compute_uv", True):
+            lo_r = 3
+        if not lo_r <= n_results <= hi_r or (n_results == 1 and lo_r > 1):
+            raise self.src.error(
+                errors.UnsupportedSyntax, node,
+                f"`{label}` returns {lo_r} values; unpack them (`a, b = {label}(...)`)")
+        if n_results == 1:
+            return self.emit(prim, tuple(args), node, into, ordered)
+        results = tuple(self.names.temp() for _ in range(n_results))
+        self.body.append(Op(results, prim, tuple(args), ordered, self.src.loc(node)))
+        return results  # type: ignore[return-value]
+
+
 _NOTHING = object()
+
+_ATTRIBUTES = {"T": Prim.T, "shape": Prim.SHAPE, "ndim": Prim.NDIM, "size": Prim.SIZE}
+_METHODS = {
+    "sum": Prim.NP_SUM, "mean": Prim.NP_MEAN, "prod": Prim.NP_PROD, "max": Prim.NP_MAX,
+    "min": Prim.NP_MIN, "var": Prim.NP_VAR, "std": Prim.NP_STD, "argmax": Prim.NP_ARGMAX,
+    "argmin": Prim.NP_ARGMIN, "reshape": Prim.NP_RESHAPE, "ravel": Prim.NP_RAVEL,
+    "flatten": Prim.NP_RAVEL,
+    "dot": Prim.NP_DOT, "transpose": Prim.NP_TRANSPOSE, "copy": Prim.NP_COPY,
+    "squeeze": Prim.NP_SQUEEZE, "clip": Prim.NP_CLIP, "trace": Prim.NP_TRACE,
+}
 
 
 def _generated_helper(callee: object) -> Prim | None:
-    """The primitive an s2sad-generated helper (``_zeros_like``) stands for, if any."""
+    """The primitive an s2sad-generated helper (``_zeros_like``, ...) stands for, if any."""
     code = getattr(callee, "__code__", None)
-    if code is not None and code.co_filename.startswith("<s2sad ") \
-            and callee.__name__ == "_zeros_like":
-        return Prim.ZEROS_LIKE
+    if code is not None and code.co_filename.startswith("<s2sad "):
+        return _HELPER_PRIMS.get(callee.__name__)
     return None
+
+
+_HELPER_PRIMS = {p.spec.call: p for p in Prim if p.spec.call and p.spec.call.startswith("_")}
 
 
 def _no_rule(label: str, callee: object) -> str:
@@ -668,8 +1032,9 @@ def _no_rule(label: str, callee: object) -> str:
         return (f"`{label}` is a Python function; calls to other user functions are not "
                 f"supported yet, so write its body into the function you differentiate")
     return (f"no derivative rule for `{label}`; s2sad knows Python arithmetic, `abs`, "
-            f"`min`, `max` and the `math` module here. Compute it outside the function you "
-            f"differentiate, or rewrite it with those")
+            f"`min`, `max`, `sum`, the `math` module and the NumPy functions listed in the "
+            f"README. Compute it outside the function you differentiate, or rewrite it with "
+            f"those")
 
 
 def _walk_body(statements: list[gast.stmt]):
@@ -694,12 +1059,27 @@ def _always_returns(statements: list[gast.stmt]) -> bool:
     return False
 
 
+def _targets(target: gast.expr) -> list[str]:
+    """The names a loop target binds."""
+    if isinstance(target, gast.Name):
+        return [target.id]
+    if isinstance(target, (gast.Tuple, gast.List)):
+        return [n for e in target.elts for n in _targets(e)]
+    return []
+
+
 def _assigned_in(statements: list[gast.stmt]) -> list[str]:
     """Names the statements assign, in order of first assignment."""
     names: dict[str, None] = {}
     for node in _walk_body(statements):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             names.setdefault(node.id)
+        elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
+                and isinstance(node.value, gast.Name):  # x[i] = v makes a new x
+            names.setdefault(node.value.id)
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and node.func.attr == "append" and isinstance(node.func.value, gast.Name):
+            names.setdefault(node.func.value.id)  # xs.append(v) makes a new xs
     return list(names)
 
 

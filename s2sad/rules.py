@@ -29,15 +29,21 @@ from .primitives import Prim
 
 
 class Builder:
-    """Collects the statements a pass emits, naming each new value through ``Names``."""
+    """Collects the statements a pass emits, naming each new value through ``Names``.
+
+    ``family`` is the module elementary functions in rules come from: ``math`` while the
+    values are known to be numbers, ``np`` otherwise (the passes set it per op).
+    """
 
     def __init__(self, names: Names) -> None:
         self.names = names
         self.stmts: list[Stmt] = []
+        self.family = "math"
 
-    def op(self, prim: Prim, *args: Value, name: Var | None = None, loc=None) -> Var:
+    def op(self, prim: Prim, *args: Value, name: Var | None = None, loc=None,
+           params: dict | None = None) -> Var:
         result = name if name is not None else self.names.temp()
-        self.stmts.append(Op((result,), prim, tuple(args), (), loc))
+        self.stmts.append(Op((result,), prim, tuple(args), _params(prim, params), loc))
         return result
 
     def comment(self, text: str, of: Op | None = None) -> None:
@@ -47,10 +53,19 @@ class Builder:
         return Sym(value, self)
 
 
+def _params(prim: Prim, params: dict | None) -> tuple:
+    """Keyword parameters in the primitive's order, defaults left out."""
+    if not params:
+        return ()
+    defaults = dict(prim.spec.keywords)
+    return tuple((k, Const(params[k])) for k in defaults
+                 if k in params and (params[k] != defaults[k] or k == "index"))
+
+
 def _value(x: object) -> Value:
     if isinstance(x, Sym):
         return x.value
-    if isinstance(x, (int, float)):
+    if isinstance(x, (int, float, str)):
         return Const(x)
     raise TypeError(f"a rule combined a Sym with {x!r}")
 
@@ -64,9 +79,9 @@ class Sym:
         self.value = value
         self.builder = builder
 
-    def apply(self, prim: Prim, *others: object) -> Sym:
+    def apply(self, prim: Prim, *others: object, **params: object) -> Sym:
         args = (self.value, *map(_value, others))
-        return Sym(self.builder.op(prim, *args), self.builder)
+        return Sym(self.builder.op(prim, *args, params=params), self.builder)
 
     def _r(self, prim: Prim, other: object) -> Sym:
         return Sym(self.builder.op(prim, _value(other), self.value), self.builder)
@@ -81,6 +96,8 @@ class Sym:
     def __rtruediv__(self, o: object) -> Sym: return self._r(Prim.DIV, o)
     def __pow__(self, o: object) -> Sym: return self.apply(Prim.POW, o)
     def __floordiv__(self, o: object) -> Sym: return self.apply(Prim.FLOORDIV, o)
+    def __matmul__(self, o: object) -> Sym: return self.apply(Prim.MATMUL, o)
+    def __rmatmul__(self, o: object) -> Sym: return self._r(Prim.MATMUL, o)
     def __neg__(self) -> Sym: return self.apply(Prim.NEG)
     def __lt__(self, o: object) -> Sym: return self.apply(Prim.LT, o)
     def __le__(self, o: object) -> Sym: return self.apply(Prim.LE, o)
@@ -91,13 +108,19 @@ class Sym:
     __hash__ = None  # type: ignore[assignment]
 
 
-def sin(x: Sym) -> Sym: return x.apply(Prim.SIN)
-def cos(x: Sym) -> Sym: return x.apply(Prim.COS)
-def sinh(x: Sym) -> Sym: return x.apply(Prim.SINH)
-def cosh(x: Sym) -> Sym: return x.apply(Prim.COSH)
-def exp(x: Sym) -> Sym: return x.apply(Prim.EXP)
-def log(x: Sym) -> Sym: return x.apply(Prim.LOG)
-def sqrt(x: Sym) -> Sym: return x.apply(Prim.SQRT)
+def _elementary(math_prim: Prim, np_prim: Prim) -> Callable[[Sym], Sym]:
+    def f(x: Sym) -> Sym:
+        return x.apply(math_prim if x.builder.family == "math" else np_prim)
+    return f
+
+
+sin = _elementary(Prim.SIN, Prim.NP_SIN)
+cos = _elementary(Prim.COS, Prim.NP_COS)
+sinh = _elementary(Prim.SINH, Prim.NP_SINH)
+cosh = _elementary(Prim.COSH, Prim.NP_COSH)
+exp = _elementary(Prim.EXP, Prim.NP_EXP)
+log = _elementary(Prim.LOG, Prim.NP_LOG)
+sqrt = _elementary(Prim.SQRT, Prim.NP_SQRT)
 
 
 def pow_dx(x: Sym, y: Sym) -> Sym:
@@ -212,3 +235,269 @@ ADJOINT: dict[Prim, Adjoint] = {
     P.HYPOT: lambda g, r, x, y: _hypot_adjoint(g, r, x, y),
     P.ERF: lambda g, r, x: (_2_OVER_SQRT_PI * exp(-(x * x)) * g,),
 }
+
+
+# --- NumPy ----------------------------------------------------------------------------
+# Elementwise NumPy functions follow the same formulas as their scalar counterparts; the
+# passes set the builder's family to ``np`` for them, so ``cos`` in a rule is ``np.cos``.
+# Broadcasting is the passes' business: the reverse pass sums each contribution down to
+# its operand's shape (``_unbroadcast``) unless the shape analysis proves it unnecessary.
+
+_SAME_AS = {
+    P.NP_SIN: P.SIN, P.NP_COS: P.COS, P.NP_TAN: P.TAN, P.NP_ARCSIN: P.ASIN,
+    P.NP_ARCCOS: P.ACOS, P.NP_ARCTAN: P.ATAN, P.NP_SINH: P.SINH, P.NP_COSH: P.COSH,
+    P.NP_TANH: P.TANH, P.NP_EXP: P.EXP, P.NP_EXPM1: P.EXPM1, P.NP_LOG: P.LOG,
+    P.NP_LOG1P: P.LOG1P, P.NP_LOG2: P.LOG2, P.NP_LOG10: P.LOG10, P.NP_SQRT: P.SQRT,
+    P.NP_ABS: P.ABS, P.NP_NEGATIVE: P.NEG, P.NP_ADD: P.ADD, P.NP_SUBTRACT: P.SUB,
+    P.NP_MULTIPLY: P.MUL, P.NP_DIVIDE: P.DIV, P.NP_POWER: P.POW, P.NP_MAXIMUM: P.MAX,
+    P.NP_MINIMUM: P.MIN, P.NP_ARCTAN2: P.ATAN2, P.NP_HYPOT: P.HYPOT,
+    P.NP_COPY: P.COPY, P.NP_ASARRAY: P.COPY, P.NP_ARRAY: P.COPY,
+}
+for _np_prim, _scalar in _SAME_AS.items():
+    TANGENT[_np_prim] = TANGENT[_scalar]
+    ADJOINT[_np_prim] = ADJOINT[_scalar]
+
+
+def call(prim: Prim, *args: object, **params: object) -> Sym:
+    """``prim(*args, **params)`` as a new op; the first argument that is a Sym builds it."""
+    first = next(a for a in args if isinstance(a, Sym))
+    values = tuple(_value(a) for a in args)
+    return Sym(first.builder.op(prim, *values, params=params), first.builder)
+
+
+def size(x: Sym) -> Sym:
+    return x.apply(P.NP_SIZE)
+
+
+def unreduce(g: Sym, x: Sym, axis=None, keepdims=False) -> Sym:
+    """The adjoint of a reduction over ``axis``, broadcast back to the shape of ``x``."""
+    return call(P.UNREDUCE, g, x, axis=axis, keepdims=keepdims)
+
+
+def _where(c: Sym, x: object, y: object) -> Sym:
+    return call(P.NP_WHERE, c, x, y)
+
+
+def _centered(x: Sym, axis) -> Sym:
+    return x - call(P.NP_MEAN, x, axis=axis, keepdims=True)
+
+
+def _dof(x: Sym, r: Sym, ddof) -> Sym:
+    """How many entries each reduced value summed, less ``ddof`` (var and std)."""
+    return size(x) / size(r) - ddof
+
+
+def _extremum_tangent(d: Sym, r: Sym, x: Sym, axis=None, keepdims=False) -> Sym:
+    share = call(P.EXTREMUM_GRAD, 1.0, r, x, axis=axis, keepdims=keepdims)
+    return call(P.NP_SUM, share * d, axis=axis, keepdims=keepdims)
+
+
+def _norm_tangent(d: Sym, r: Sym, x: Sym, axis=None, keepdims=False) -> Sym:
+    return call(P.NP_SUM, x * d, axis=axis, keepdims=keepdims) / nonzero(r)
+
+
+TANGENT.update({
+    P.NP_SQUARE: (lambda d, r, x: 2 * x * d,),
+    P.NP_WHERE: (lambda d, r, c, x, y: _where(c, d, 0.0),
+                 lambda d, r, c, x, y: _where(c, 0.0, d)),
+    P.NP_CLIP: (lambda d, r, x, lo, hi: d * (lo <= x) * (x <= hi),
+                lambda d, r, x, lo, hi: d * (x < lo),
+                lambda d, r, x, lo, hi: d * (x > hi)),
+    P.NP_SUM: (lambda d, r, x, **p: call(P.NP_SUM, d, **p),),
+    P.NP_MEAN: (lambda d, r, x, **p: call(P.NP_MEAN, d, **p),),
+    P.NP_PROD: (lambda d, r, x, **p: call(P.NP_SUM, unreduce(r, x, **p) / x * d, **p),),
+    P.NP_MAX: (_extremum_tangent,),
+    P.NP_MIN: (_extremum_tangent,),
+    P.NP_VAR: (lambda d, r, x, axis=None, ddof=0, keepdims=False: call(
+        P.NP_SUM, 2 * _centered(x, axis) * d, axis=axis, keepdims=keepdims)
+        / _dof(x, r, ddof),),
+    P.NP_STD: (lambda d, r, x, axis=None, ddof=0, keepdims=False: call(
+        P.NP_SUM, _centered(x, axis) * d, axis=axis, keepdims=keepdims)
+        / (_dof(x, r, ddof) * r),),
+    P.NORM: (_norm_tangent,),
+    P.MATMUL: (lambda d, r, x, y: d @ y, lambda d, r, x, y: x @ d),
+    P.NP_MATMUL: (lambda d, r, x, y: d @ y, lambda d, r, x, y: x @ d),
+    P.NP_DOT: (lambda d, r, x, y: call(P.NP_DOT, d, y), lambda d, r, x, y: call(P.NP_DOT, x, d)),
+    P.NP_OUTER: (lambda d, r, x, y: call(P.NP_OUTER, d, y),
+                 lambda d, r, x, y: call(P.NP_OUTER, x, d)),
+    P.NP_INNER: (lambda d, r, x, y: call(P.NP_INNER, d, y),
+                 lambda d, r, x, y: call(P.NP_INNER, x, d)),
+    P.NP_TRACE: (lambda d, r, x: d.apply(P.NP_TRACE),),
+    P.NP_TRANSPOSE: (lambda d, r, x, **p: d.apply(P.NP_TRANSPOSE, **p),),
+    P.T: (lambda d, r, x: d.apply(P.T),),
+    P.NP_RESHAPE: (lambda d, r, x, shape: call(P.NP_RESHAPE, d, shape),),
+    P.NP_RAVEL: (lambda d, r, x: d.apply(P.NP_RAVEL),),
+    P.NP_EXPAND_DIMS: (lambda d, r, x, **p: d.apply(P.NP_EXPAND_DIMS, **p),),
+    P.NP_SQUEEZE: (lambda d, r, x, **p: d.apply(P.NP_SQUEEZE, **p),),
+    P.NP_BROADCAST_TO: (lambda d, r, x, shape: call(P.NP_BROADCAST_TO, d, shape),),
+    P.GETITEM: (lambda d, r, x, *i, index: call(P.GETITEM, d, *i, index=index),),
+    P.UNBROADCAST: (lambda d, r, g, x: call(P.UNBROADCAST, d, x),),
+    P.BROADCAST_LIKE: (lambda d, r, g, x: call(P.BROADCAST_LIKE, d, x),),
+    P.UNREDUCE: (lambda d, r, g, x, **p: call(P.UNREDUCE, d, x, **p),),
+})
+
+
+def _var_adjoint(g, r, x, axis=None, ddof=0, keepdims=False):
+    return (unreduce(g, x, axis, keepdims) * (2 * _centered(x, axis)) / _dof(x, r, ddof),)
+
+
+def _std_adjoint(g, r, x, axis=None, ddof=0, keepdims=False):
+    return (unreduce(g / (_dof(x, r, ddof) * r), x, axis, keepdims) * _centered(x, axis),)
+
+
+ADJOINT.update({
+    P.NP_SQUARE: lambda g, r, x: (2 * x * g,),
+    P.NP_WHERE: lambda g, r, c, x, y: (None, _where(c, g, 0.0), _where(c, 0.0, g)),
+    P.NP_CLIP: lambda g, r, x, lo, hi: (g * (lo <= x) * (x <= hi), g * (x < lo), g * (x > hi)),
+    P.NP_SUM: lambda g, r, x, **p: (unreduce(g, x, **p),),
+    P.NP_MEAN: lambda g, r, x, **p: (unreduce(g, x, **p) * (size(r) / size(x)),),
+    P.NP_PROD: lambda g, r, x, **p: (unreduce(g * r, x, **p) / x,),
+    P.NP_MAX: lambda g, r, x, **p: (call(P.EXTREMUM_GRAD, g, r, x, **p),),
+    P.NP_MIN: lambda g, r, x, **p: (call(P.EXTREMUM_GRAD, g, r, x, **p),),
+    P.NP_VAR: _var_adjoint,
+    P.NP_STD: _std_adjoint,
+    P.NORM: lambda g, r, x, **p: (unreduce(g / nonzero(r), x, **p) * x,),
+    P.MATMUL: lambda g, r, x, y: (call(P.MATMUL_GRAD_A, g, x, y), call(P.MATMUL_GRAD_B, g, x, y)),
+    P.NP_MATMUL: lambda g, r, x, y: (call(P.MATMUL_GRAD_A, g, x, y),
+                                     call(P.MATMUL_GRAD_B, g, x, y)),
+    P.NP_DOT: lambda g, r, x, y: (call(P.MATMUL_GRAD_A, g, x, y),
+                                  call(P.MATMUL_GRAD_B, g, x, y)),
+    P.NP_OUTER: lambda g, r, x, y: (g @ y, x @ g),
+    P.NP_INNER: lambda g, r, x, y: (g * y, g * x),
+    P.NP_TRACE: lambda g, r, x: (g * call(P.NP_EYE, call(P.GETITEM, x.apply(P.SHAPE), 0,
+                                                           index="_"),
+                                          call(P.GETITEM, x.apply(P.SHAPE), 1, index="_")),),
+    P.NP_TRANSPOSE: lambda g, r, x, axes=None: (
+        g.apply(P.NP_TRANSPOSE, axes=None if axes is None else _inverse(axes)),),
+    P.T: lambda g, r, x: (g.apply(P.T),),
+    P.NP_RESHAPE: lambda g, r, x, shape: (call(P.NP_RESHAPE, g, x.apply(P.SHAPE)), None),
+    P.NP_RAVEL: lambda g, r, x: (call(P.NP_RESHAPE, g, x.apply(P.SHAPE)),),
+    P.NP_EXPAND_DIMS: lambda g, r, x, **p: (call(P.NP_RESHAPE, g, x.apply(P.SHAPE)),),
+    P.NP_SQUEEZE: lambda g, r, x, **p: (call(P.NP_RESHAPE, g, x.apply(P.SHAPE)),),
+    P.NP_BROADCAST_TO: lambda g, r, x, shape: (call(P.UNBROADCAST, g, x), None),
+    P.UNBROADCAST: lambda g, r, h, x: (call(P.BROADCAST_LIKE, g, h), None),
+    P.BROADCAST_LIKE: lambda g, r, h, x: (call(P.UNBROADCAST, g, h), None),
+    P.UNREDUCE: lambda g, r, h, x, axis=None, keepdims=False: (
+        call(P.NP_SUM, g, axis=axis, keepdims=keepdims), None),
+})
+
+
+def _inverse(axes: tuple) -> tuple:
+    inverse = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inverse[a] = i
+    return tuple(inverse)
+
+
+# Lists: a list's tangent is the list of its items' tangents; its adjoint is anything
+# indexable by position (a list, or an array whose rows are the items' adjoints).
+TANGENT.update({
+    P.SUM: (lambda d, r, xs: d.apply(P.SUM),),
+    P.NP_STACK: (lambda d, r, xs, **p: d.apply(P.NP_STACK, **p),),
+    P.NP_CONCATENATE: (lambda d, r, xs, **p: d.apply(P.NP_CONCATENATE, **p),),
+    P.NP_ARRAY: (lambda d, r, x: d.apply(P.NP_ARRAY),),
+    P.NP_ASARRAY: (lambda d, r, x: d.apply(P.NP_ASARRAY),),
+    P.SPREAD: (lambda d, r, g, xs: call(P.SPREAD, d, xs),),
+    P.UNSTACK: (lambda d, r, g, **p: d.apply(P.UNSTACK, **p),),
+    P.UNCONCATENATE: (lambda d, r, g, xs, **p: call(P.UNCONCATENATE, d, xs, **p),),
+})
+ADJOINT.update({
+    P.SUM: lambda g, r, xs: (call(P.SPREAD, g, xs),),
+    P.NP_STACK: lambda g, r, xs, **p: (g.apply(P.UNSTACK, **p),),
+    P.NP_CONCATENATE: lambda g, r, xs, **p: (call(P.UNCONCATENATE, g, xs, **p),),
+    P.SPREAD: lambda g, r, h, xs: (g.apply(P.SUM), None),
+    P.UNSTACK: lambda g, r, h, **p: (g.apply(P.NP_STACK, **p),),
+    P.UNCONCATENATE: lambda g, r, h, xs, **p: (g.apply(P.NP_CONCATENATE, **p), None),
+})
+
+
+# Linear algebra (matrices, as in seeds/001): x = solve(A, b) has the adjoints
+# b̄ = solve(Aᵀ, x̄) and Ā = -b̄ xᵀ; inv, det, cholesky and the SVD follow the standard
+# matrix-calculus results (Giles 2008; Murray 2016; Townsend 2016).
+
+
+def _solve_adjoint(g, r, a, b):
+    gb = call(P.SOLVE, a.apply(P.T), g)
+    return call(P.SOLVE_GRAD_A, gb, r), gb
+
+
+def _inv(a: Sym) -> Sym:
+    return a.apply(P.INV)
+
+
+def _swap_einsum(spec: str) -> str:
+    inputs, output = spec.replace(" ", "").split("->")
+    a, b = inputs.split(",")
+    return f"{b},{a}->{output}"
+
+
+def _einsum_spec(spec: str) -> str:
+    """``spec`` with its output written out (``'ij,jk'`` -> ``'ij,jk->ik'``)."""
+    spec = spec.replace(" ", "")
+    if "->" in spec:
+        return spec
+    letters = spec.replace(",", "")
+    return spec + "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+
+
+TANGENT.update({
+    P.SOLVE: (lambda d, r, a, b: -call(P.SOLVE, a, d @ r), lambda d, r, a, b: call(P.SOLVE, a, d)),
+    P.INV: (lambda d, r, a: -(r @ d @ r),),
+    P.DET: (lambda d, r, a: r * call(P.NP_TRACE, call(P.SOLVE, a, d)),),
+    P.CHOLESKY: (lambda d, r, a: call(P.CHOLESKY_TANGENT, d, r),),
+    P.NP_EINSUM: (lambda d, r, a, b, subscripts: call(P.NP_EINSUM, d, b, subscripts=subscripts),
+                  lambda d, r, a, b, subscripts: call(P.NP_EINSUM, a, d, subscripts=subscripts)),
+})
+ADJOINT.update({
+    P.SOLVE: _solve_adjoint,
+    P.INV: lambda g, r, a: (-(r.apply(P.T) @ g @ r.apply(P.T)),),
+    P.DET: lambda g, r, a: (g * r * _inv(a).apply(P.T),),
+    P.CHOLESKY: lambda g, r, a: (call(P.CHOLESKY_GRAD, g, r),),
+    P.NP_EINSUM: lambda g, r, a, b, subscripts: (
+        call(P.EINSUM_GRAD, _einsum_spec(subscripts), g, b, a),
+        call(P.EINSUM_GRAD, _swap_einsum(_einsum_spec(subscripts)), g, a, b)),
+})
+
+
+def _svd_tangent(ds, rs, a, full_matrices=True, compute_uv=True):
+    (da,) = ds
+    if not compute_uv:
+        return (call(P.SVD_VALUES_TANGENT, da, a),)
+    u, s, vh = rs
+    b = da.builder
+    results = tuple(b.names.temp() for _ in range(3))
+    b.stmts.append(Op(results, P.SVD_TANGENT, (da.value, a.value, u.value, s.value, vh.value)))
+    return tuple(Sym(v, b) for v in results)
+
+
+def _svd_adjoint(gs, rs, a, full_matrices=True, compute_uv=True):
+    if not compute_uv:
+        return (call(P.SVD_VALUES_GRAD, gs[0], a),)
+    u, s, vh = rs
+    zero = Const(0.0)
+    parts = [g.value if g is not None else zero for g in gs]
+    b = a.builder
+    return (Sym(b.op(P.SVD_GRAD, *parts, a.value, u.value, s.value, vh.value), b),)
+
+
+def _slogdet_tangent(ds, rs, a):
+    (da,) = ds
+    return None, call(P.NP_TRACE, call(P.SOLVE, a, da))
+
+
+def _slogdet_adjoint(gs, rs, a):
+    _, glogdet = gs
+    if glogdet is None:
+        return (None,)
+    return (glogdet * _inv(a).apply(P.T),)
+
+
+# Primitives with several results (slogdet, svd) take and give tuples:
+# MULTI_TANGENT[prim](ds, rs, *args, **params) -> one tangent (or None) per result, from
+# the operands' tangents ``ds`` (None where an operand has none);
+# MULTI_ADJOINT[prim](gs, rs, *args, **params) -> one contribution (or None) per operand,
+# from the results' adjoints ``gs`` (None where a result has none).
+MULTI_TANGENT: dict[Prim, Callable[..., tuple]] = {
+    P.SVD: _svd_tangent, P.SLOGDET: _slogdet_tangent}
+MULTI_ADJOINT: dict[Prim, Callable[..., tuple]] = {
+    P.SVD: _svd_adjoint, P.SLOGDET: _slogdet_adjoint}

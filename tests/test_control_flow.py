@@ -1163,13 +1163,6 @@ def for_over_tuple(x, y):
     return s
 
 
-def for_over_name(x, n):
-    s = x
-    for v in n:
-        s = s * x
-    return s
-
-
 def for_over_enumerate(x):
     s = x
     for i in enumerate(range(3)):
@@ -1226,11 +1219,27 @@ def test_jumps_in_loops_error_or_differentiate_correctly(f, token, construct, po
             assert_fd(tangent, f, point, 0)
 
 
-@pytest.mark.parametrize("f, token", [(for_over_tuple, "(x, y)"), (for_over_name, "n:"),
-                                      (for_over_enumerate, "enumerate")],
-                         ids=["tuple", "name", "enumerate"])
-def test_for_over_anything_but_range_is_a_located_error(f, token):
+def test_for_over_a_tuple_in_both_modes():
+    point = (0.7, -1.3)
+    for wrt in (0, 1):
+        assert_fd(s2sad.grad(for_over_tuple, wrt=wrt)(*point), for_over_tuple, point, wrt)
+        value, tangent = s2sad.jvp(for_over_tuple, wrt=wrt)(*point, 1.0)
+        assert value == for_over_tuple(*point)
+        assert_fd(tangent, for_over_tuple, point, wrt)
+
+
+def for_over_reversed_sequence(x, xs):
+    s = x
+    for v in reversed(xs):
+        s = s * v
+    return s
+
+
+@pytest.mark.parametrize("f, token, word", [
+    (for_over_reversed_sequence, "reversed(xs)", "range"),
+    (for_over_enumerate, "i", "enumerate")], ids=["reversed", "enumerate"])
+def test_loops_outside_the_subset_are_located_errors(f, token, word):
     for transform_ in (s2sad.grad, s2sad.jvp, s2sad.vjp, s2sad.value_and_grad):
         with pytest.raises(s2sad.CompileError) as info:
             transform_(f)
-        assert_located(info.value, f, token, "range")
+        assert_located(info.value, f, token, word)

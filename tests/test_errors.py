@@ -96,13 +96,13 @@ U = UnsupportedSyntax
 
 CORPUS = [
     # --- statements -----------------------------------------------------------------
-    bad("for-over-a-list", """
+    bad("for-over-reversed-list", """
         def f(x):
             y = x
-            for v in [x, x]:
+            for v in reversed([x, x]):
                 y = y * v
             return y
-        """, U, 3, 13, "range"),
+        """, U, 3, 13, "`reversed`", "range"),
     bad("for-else", """
         def f(x):
             for i in range(3):
@@ -238,27 +238,39 @@ CORPUS = [
             y = x * 2.0
             return
         """, U, 3, 4, "`return`"),
-    bad("subscript-store", """
+    bad("subscript-store-into-alias", """
         def f(x):
-            x[0] = 1.0
-            return x
-        """, U, 2, 4, "index"),
+            y = x * 2.0
+            z = y
+            z[0] = 1.0
+            return z
+        """, U, 4, 4, "same array", "copy()"),
+    bad("subscript-store-into-expression", """
+        def f(x):
+            y = x * 2.0
+            y.T[0] = 1.0
+            return y
+        """, U, 3, 4, "local array"),
     bad("attribute-store", """
         def f(x):
             x.value = 1.0
             return x
         """, U, 2, 4, "attribute"),
     # --- expressions ----------------------------------------------------------------
-    bad("subscript", """
+    bad("keyword-not-taken", """
+        import numpy as np
+
+
         def f(x):
-            y = x[0]
-            return y
-        """, U, 2, 8, "index"),
-    bad("list", """
-        def f(x):
-            y = [x, x]
-            return y
-        """, U, 2, 8, "list"),
+            return np.sum(x, dtype=float)
+        """, U, 5, 21, "`dtype`", "`axis`"),
+    bad("keyword-not-constant", """
+        import numpy as np
+
+
+        def f(x, k):
+            return np.sum(x, axis=k)
+        """, U, 5, 26, "`axis`", "constant"),
     bad("dict", """
         def f(x):
             y = {"a": x}
@@ -269,11 +281,11 @@ CORPUS = [
             y = {x}
             return y
         """, U, 2, 8, "set"),
-    bad("list-comprehension", """
+    bad("list-comprehension-two-fors", """
         def f(x):
-            y = [t * 2.0 for t in (x,)]
+            y = [a * b for a in (x,) for b in (x,)]
             return y
-        """, U, 2, 8, "list comprehension"),
+        """, U, 2, 8, "list comprehension", "one `for`"),
     bad("set-comprehension", """
         def f(x):
             y = {t for t in (x,)}
@@ -334,17 +346,18 @@ CORPUS = [
             y = x is not None
             return y
         """, U, 2, 8, "`is not`"),
-    bad("matmul", """
+    bad("einsum-three-operands", """
+        import numpy as np
+
+
         def f(x):
-            y = x @ x
-            return y
-        """, U, 2, 8, "`@`"),
-    bad("matmul-augmented", """
+            return np.einsum("i,i,i->", x, x, x)
+        """, U, 5, 11, "two operands"),
+    bad("unknown-method", """
         def f(x):
-            y = x
-            y @= x
+            y = x.cumsum()
             return y
-        """, U, 3, 4, "`@`"),
+        """, U, 2, 8, "`.cumsum()`"),
     *[bad(f"bitwise-{name}", f"""
         def f(x):
             y = x {op} 1
@@ -367,19 +380,19 @@ CORPUS = [
 
 
         def f(x):
-            y = π + (x @ x)
+            y = π + (x & x)
             return y
-        """, U, 5, 13, "@"),
-    bad("tuple-expression", """
+        """, U, 5, 13, "&"),
+    bad("starred-in-tuple", """
         def f(x):
-            y = (x, x)
+            y = (*x,)
             return x
-        """, U, 2, 8, "tuple"),
-    bad("tuple-unpack-from-name", """
+        """, U, 2, 9, "starred"),
+    bad("tuple-unpack-nested", """
         def f(x):
-            a, b = x
+            (a, b), c = x, x
             return a
-        """, U, 2, 11, "unpack"),
+        """, U, 2, 4, "tuple"),
     bad("tuple-unpack-wrong-length", """
         def f(x):
             a, b = x, x, x
@@ -406,7 +419,7 @@ CORPUS = [
     bad("method-call-on-parameter", """
         def f(x):
             return x.conjugate()
-        """, U, 2, 11, "attribute"),
+        """, U, 2, 11, "method", "`.conjugate()`"),
     bad("call-of-call", """
         import math
 
@@ -491,8 +504,8 @@ CORPUS = [
 
 
         def f(x):
-            return np.sin(x)
-        """, NoDerivativeRule, 5, 11, "`np.sin`"),
+            return np.fft.fft(x)
+        """, NoDerivativeRule, 5, 11, "`np.fft.fft`"),
     bad("user-function", """
         def helper(t):
             return t * 2.0
@@ -516,8 +529,8 @@ CORPUS = [
         """, NoDerivativeRule, 2, 4, "`exec`"),
     bad("len", """
         def f(x):
-            return x * len("ab")
-        """, NoDerivativeRule, 2, 15, "`len`"),
+            return x * sorted([x])
+        """, NoDerivativeRule, 2, 15, "`sorted`"),
     # --- wrt --------------------------------------------------------------------------
     bad("wrt-unknown-name", """
         def f(x, y):

@@ -783,7 +783,7 @@ _LITERAL = st.recursive(
     | st.floats(allow_nan=False, allow_infinity=False) | _SAFE_TEXT,
     lambda inner: st.tuples(inner) | st.tuples(inner, inner),
     max_leaves=4)
-_PRIMS = [p for p in Prim if p.arity[0] == p.arity[1]]
+_PRIMS = [p for p in Prim if p.arity[0] == p.arity[1] and p.n_results == (1, 1)]
 
 
 @st.composite

@@ -167,7 +167,8 @@ def test_forward_skips_inactive_ops() -> None:
             %1 = mul dadx n
             dbdx = copy %1
             d = add b k
-            dddx = copy dbdx
+            %2 = broadcast_like dbdx d
+            dddx = copy %2
             e = mul z 3.0
             h = add d g
             dhdx = copy dddx
@@ -328,10 +329,12 @@ def test_reverse_cotangent_makes_the_seed_a_parameter() -> None:
             # adjoint of: b = mul a y
             %1 = mul y dbdb
             %2 = mul a dbdb
+            %3 = unbroadcast %1 a
+            %4 = unbroadcast %2 y
             # adjoint of: a = add x 5
-            dbda = copy %1
+            dbda = copy %3
             dbdx = copy dbda
-            dbdy = copy %2
+            dbdy = copy %4
             keep b
             return (b, (dbdx, dbdy))
     """)
@@ -352,7 +355,8 @@ def test_reverse_cotangent_with_defaults_and_keyword_only_params() -> None:
             # adjoint of: r = mul x s
             %1 = mul s drdr
             %2 = mul x drdr
-            drdx = copy %1
+            %3 = unbroadcast %1 x
+            drdx = copy %3
             keep r
             return (r, (drdx,))
     """)

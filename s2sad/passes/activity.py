@@ -56,7 +56,9 @@ def _forward(body: tuple[Stmt, ...], varied: set[Var]) -> bool:
                     stmt.loc, "this stores a value being differentiated on a tape (it is "
                     "the derivative of a loop); derivatives through a tape are not "
                     "supported yet, so differentiate the original function instead")
-            if stmt.prim.spec.active and any(a in varied for a in stmt.args):
+            spec = stmt.prim.spec
+            if spec.active and any(a in varied for k, a in enumerate(stmt.args)
+                                   if spec.is_diff(k)):
                 changed |= _add(varied, stmt.results)
         elif isinstance(stmt, If):
             changed |= _forward(stmt.then.body, varied) | _forward(stmt.orelse.body, varied)
@@ -85,8 +87,10 @@ def _backward(body: tuple[Stmt, ...], useful: set[Var]) -> bool:
     changed = False
     for stmt in reversed(body):
         if isinstance(stmt, Op):
-            if stmt.prim.spec.active and any(r in useful for r in stmt.results):
-                changed |= _add(useful, stmt.args)
+            spec = stmt.prim.spec
+            if spec.active and any(r in useful for r in stmt.results):
+                changed |= _add(useful, (a for k, a in enumerate(stmt.args)
+                                         if spec.is_diff(k)))
         elif isinstance(stmt, If):
             for r, a, b in zip(stmt.results, stmt.then.yields, stmt.orelse.yields):
                 if r in useful:

@@ -38,15 +38,19 @@ from ..ir import (
     map_out,
 )
 from ..primitives import Prim
-from ..rules import TANGENT, Builder
-from . import activity
+from ..rules import MULTI_TANGENT, TANGENT, Builder
+from . import activity, shapes
+from .reverse import _no_rule as reverse_no_rule
 
 ZERO = Const(0.0)
+_STRUCTURAL = {Prim.SETITEM, Prim.INDEX_ADD, Prim.LIST, Prim.TUPLE, Prim.APPEND}
+# primitives whose tangent rules may leave out an operand's shape (d(x + y) = dx)
+_PASS_THROUGH = {Prim.ADD, Prim.SUB, Prim.NP_ADD, Prim.NP_SUBTRACT}
 
 
 def run(fn: Function, wrt: tuple[int, ...]) -> Function:
     wrt_vars = tuple(fn.params[i].var for i in wrt)
-    pass_ = _Forward(fn, wrt_vars)
+    pass_ = _Forward(fn, wrt_vars, shapes.analyze(fn))
     seeds = [Param(pass_.tangent[p]) for p in wrt_vars]
     build = Builder(pass_.names)
     build.stmts.extend(pass_.body(fn.body))
@@ -64,8 +68,10 @@ def run(fn: Function, wrt: tuple[int, ...]) -> Function:
 
 
 class _Forward:
-    def __init__(self, fn: Function, wrt: tuple[Var, ...]) -> None:
+    def __init__(self, fn: Function, wrt: tuple[Var, ...], shape_facts: shapes.Shapes
+                 ) -> None:
         self.facts = activity.analyze(fn, wrt)
+        self.shapes = shape_facts
         self.names = Names.of(fn)
         self.wrt = wrt
         self.tangent: dict[Var, Value] = {p: self.names.fresh(self.tangent_name(p)) for p in wrt}
@@ -89,35 +95,83 @@ class _Forward:
         for stmt in stmts:
             if isinstance(stmt, Op):
                 build.stmts.append(stmt)
-                if self.facts.active(stmt.results[0] if stmt.results else None):
+                if any(self.facts.active(r) for r in stmt.results):
                     self.op(stmt, build)
             elif isinstance(stmt, Comment):
                 build.stmts.append(stmt)
             elif isinstance(stmt, If):
                 build.stmts.append(self.branch(stmt))
             else:
-                build.stmts.append(self.loop(stmt))
+                build.stmts.append(self.loop(stmt, build))
         return build.stmts
 
     def op(self, stmt: Op, build: Builder) -> None:
-        r = build.sym(stmt.result)
+        spec = stmt.prim.spec
+        build.family = "math" if stmt.prim.value.startswith("math.") or (
+            spec.call is None and all(self.shapes.scalar(a) for a in stmt.args)) else "np"
+        params = {k: v.value for k, v in stmt.params}
         args = [build.sym(a) for a in stmt.args]
-        parts = [rule(build.sym(self.tangent[a]), r, *args)
-                 for rule, a in zip(TANGENT[stmt.prim], stmt.args) if a in self.tangent]
+        has = [spec.is_diff(k) and isinstance(a, Var) and a in self.tangent
+               for k, a in enumerate(stmt.args)]
+        if stmt.prim not in TANGENT and stmt.prim not in MULTI_TANGENT \
+                and stmt.prim not in _STRUCTURAL:
+            raise reverse_no_rule(stmt)
+        if len(stmt.results) > 1 or stmt.prim in MULTI_TANGENT:
+            ds = tuple(build.sym(self.tangent[a]) if h else None
+                       for a, h in zip(stmt.args, has))
+            outs = MULTI_TANGENT[stmt.prim](ds, tuple(map(build.sym, stmt.results)), *args,
+                                            **params)
+            for result, t in zip(stmt.results, outs):
+                if t is not None and self.facts.active(result):
+                    self.name_tangent(result, t.value, build)
+            return
+        if stmt.prim in (Prim.SETITEM, Prim.INDEX_ADD):
+            self.name_tangent(stmt.result, self.indexed_write(stmt, has, build), build)
+            return
+        if stmt.prim in (Prim.LIST, Prim.TUPLE, Prim.APPEND):  # the items' tangents
+            items = [self.tangent[a] if h else self.zero_of(a, build)
+                     for a, h in zip(stmt.args, has)]
+            self.name_tangent(stmt.result, build.op(stmt.prim, *items), build)
+            return
+        r = build.sym(stmt.result)
+        parts = [rule(build.sym(self.tangent[a]), r, *args, **params)
+                 for rule, a, h in zip(TANGENT[stmt.prim], stmt.args, has) if h]
         total = parts[0]
         for part in parts[1:]:
             total = total + part
         value = total.value
-        if not stmt.result.is_temp:  # a named value gets a named tangent
-            value = build.op(Prim.COPY, value, name=self.fresh_tangent(stmt.result))
-        self.tangent[stmt.result] = value
+        if stmt.prim in _PASS_THROUGH and not all(has) and not any(
+                self.shapes.same_shape(stmt, j) for j in range(len(has)) if has[j]):
+            value = build.op(Prim.BROADCAST_LIKE, value, stmt.result)
+        self.name_tangent(stmt.result, value, build)
+
+    def name_tangent(self, result: Var, value: Value, build: Builder) -> None:
+        if not result.is_temp:  # a named value gets a named tangent
+            value = build.op(Prim.COPY, value, name=self.fresh_tangent(result))
+        self.tangent[result] = value
+
+    def indexed_write(self, stmt: Op, has: list[bool], build: Builder) -> Value:
+        """``x.1 = setitem x v i`` has tangent ``setitem dx dv i`` (zeros where none)."""
+        x, v, *where = stmt.args
+        dx = self.tangent[x] if has[0] else build.op(Prim.NP_ZEROS_LIKE, x)
+        dv = self.tangent[v] if has[1] else ZERO
+        return build.op(stmt.prim, dx, dv, *where, params={k: c.value for k, c in stmt.params})
+
+    def zero_of(self, v: Value, build: Builder) -> Value:
+        if isinstance(v, Var) and v in self.tangent:
+            return self.tangent[v]
+        if self.shapes.scalar(v):
+            return ZERO
+        return build.op(Prim.ZEROS_LIKE, v)
 
     def region(self, region: Region, extra_params: tuple[Var, ...],
                extra_yields: list[Value]) -> Region:
         """The region with its tangent code; ``extra_yields`` are read after its body."""
         body = self.body(region.body)
-        yields = [self.of(v) for v in extra_yields]
-        return Region(region.params + extra_params, tuple(body), region.yields + tuple(yields))
+        fill = Builder(self.names)
+        yields = [self.zero_of(v, fill) for v in extra_yields]
+        return Region(region.params + extra_params, tuple(body + fill.stmts),
+                      region.yields + tuple(yields))
 
     def branch(self, stmt: If) -> If:
         active = [k for k, r in enumerate(stmt.results) if self.facts.active(r)]
@@ -129,12 +183,12 @@ class _Forward:
         return dataclasses.replace(stmt, results=stmt.results + results, then=then,
                                    orelse=orelse)
 
-    def loop(self, stmt: For | While) -> For | While:
+    def loop(self, stmt: For | While, build: Builder) -> For | While:
         first = 1 if isinstance(stmt, For) else 0
         params = stmt.body.params[first:]
         active = [k for k, r in enumerate(stmt.results) if self.facts.active(r)
                   or self.facts.active(params[k])]
-        inits = tuple(self.of(stmt.inits[k]) for k in active)
+        inits = tuple(self.zero_of(stmt.inits[k], build) for k in active)
         body_params = tuple(self.fresh_tangent(params[k]) for k in active)
         self.tangent.update({params[k]: t for k, t in zip(active, body_params)})
         cond = None

@@ -52,6 +52,7 @@ from __future__ import annotations
 import dataclasses
 
 from .. import naming
+from ..errors import NoDerivativeRule
 from ..ir import (
     Comment,
     Const,
@@ -74,8 +75,8 @@ from ..ir import (
     values_used,
 )
 from ..primitives import Prim
-from ..rules import ADJOINT, Builder
-from . import activity, dce
+from ..rules import ADJOINT, MULTI_ADJOINT, Builder
+from . import activity, dce, shapes
 
 ZERO = Const(0.0)
 
@@ -89,7 +90,8 @@ def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
     wrt_vars = tuple(fn.params[i].var for i in wrt)
     out = fn.out
     out_name = out.base if isinstance(out, Var) and not out.is_temp else fn.name
-    sweep = _Reverse(fn, wrt_vars, out_name)
+    scalar_out = (out,) if isinstance(out, Var) and not cotangent else ()
+    sweep = _Reverse(fn, wrt_vars, out_name, shapes.analyze(fn, scalar_out))
     seed = sweep.names.fresh(naming.ratio(out_name, out_name))
     top = _Scope()
     if isinstance(out, Var) and sweep.facts.active(out):
@@ -129,8 +131,10 @@ class _Scope:
 
 
 class _Reverse:
-    def __init__(self, fn: Function, wrt: tuple[Var, ...], out_name: str) -> None:
+    def __init__(self, fn: Function, wrt: tuple[Var, ...], out_name: str,
+                 shape_facts: shapes.Shapes) -> None:
         self.facts = activity.analyze(fn, wrt)
+        self.shapes = shape_facts
         self.names = Names.of(fn)
         self.out_name = out_name
         self.tape: Var | None = None
@@ -161,6 +165,32 @@ class _Reverse:
         scope.adjoint[v] = total
         if not v.is_temp:
             scope.named[v] = total
+
+    def accumulate_index(self, x: Value, g: Value, op: Op, scope: _Scope,
+                         build: Builder) -> None:
+        """``x``'s adjoint gets ``g`` added at the index ``op`` read (``dx[i] += g``)."""
+        if not self.facts.active(x):
+            return
+        existing = scope.adjoint.get(x)
+        if existing is None or isinstance(existing, Const):
+            existing = build.op(Prim.NP_ZEROS_LIKE, x)
+        pattern = dict(op.params)["index"].value
+        unique = all(self.shapes.scalar(i) for i in op.args[1:])
+        total = build.op(Prim.INDEX_ADD, existing, g, *op.args[1:],
+                         name=self.fresh_adjoint(x),
+                         params={"index": pattern, "unique": unique})
+        scope.adjoint[x] = total
+        if not x.is_temp:
+            scope.named[x] = total
+
+    def zero_of(self, v: Var, build: Builder, indexed: set[Var], like: Var | None = None
+                ) -> Value:
+        """A zero adjoint for ``v``: ``0.0``, or an array of zeros (shaped like ``like``)
+        where the adjoint is written into by index (``indexed``: what the code it flows
+        into reads by index)."""
+        if v not in indexed or self.shapes.scalar(v):
+            return ZERO
+        return build.op(Prim.NP_ZEROS_LIKE, like if like is not None else v)
 
     def tape_var(self) -> Var:
         if self.tape is None:
@@ -221,14 +251,74 @@ class _Reverse:
         return primal, pops + list(substitute(adjoint, mapping))
 
     def op(self, stmt: Op, scope: _Scope, build: Builder) -> None:
-        if not stmt.results or stmt.result not in scope.adjoint:
+        if not any(r in scope.adjoint for r in stmt.results):
             return
         build.comment("adjoint of", stmt)
-        g = self.complete(stmt.result, scope, build)
-        contributions = ADJOINT[stmt.prim](
-            build.sym(g), build.sym(stmt.result), *map(build.sym, stmt.args))
-        for arg, contribution in zip(stmt.args, contributions):
-            self.accumulate(arg, contribution.value, scope, build)
+        spec = stmt.prim.spec
+        build.family = "math" if stmt.prim.value.startswith("math.") or (
+            spec.call is None and all(self.shapes.scalar(a) for a in stmt.args)) else "np"
+        params = {k: v.value for k, v in stmt.params}
+        if stmt.prim not in ADJOINT and stmt.prim not in MULTI_ADJOINT \
+                and stmt.prim not in _STRUCTURAL:
+            raise _no_rule(stmt)
+        if len(stmt.results) > 1 or stmt.prim in MULTI_ADJOINT:
+            gs = tuple(build.sym(self.complete(r, scope, build)) if r in scope.adjoint
+                       else None for r in stmt.results)
+            contributions = MULTI_ADJOINT[stmt.prim](
+                gs, tuple(map(build.sym, stmt.results)), *map(build.sym, stmt.args), **params)
+        else:
+            g = self.complete(stmt.result, scope, build)
+            if stmt.prim is Prim.GETITEM:
+                self.accumulate_index(stmt.args[0], g, stmt, scope, build)
+                return
+            if stmt.prim in (Prim.SETITEM, Prim.INDEX_ADD):
+                self.indexed_write(stmt, g, scope, build)
+                return
+            if stmt.prim in (Prim.LIST, Prim.TUPLE):  # each item gets its entry of g
+                for k, item in enumerate(stmt.args):
+                    if self.facts.active(item):
+                        part = build.op(Prim.GETITEM, g, Const(k), params={"index": "_"})
+                        self.accumulate(item, part, scope, build)
+                return
+            if stmt.prim is Prim.APPEND:  # the last entry of g is the item's, the rest the list's
+                xs, item = stmt.args
+                if self.facts.active(item):
+                    part = build.op(Prim.GETITEM, g, Const(-1), params={"index": "_"})
+                    self.accumulate(item, part, scope, build)
+                if self.facts.active(xs):
+                    rest = build.op(Prim.GETITEM, g, Const(-1), params={"index": ":_"})
+                    self.accumulate(xs, rest, scope, build)
+                return
+            contributions = ADJOINT[stmt.prim](
+                build.sym(g), build.sym(stmt.result), *map(build.sym, stmt.args), **params)
+        for k, (arg, contribution) in enumerate(zip(stmt.args, contributions)):
+            if contribution is None or not spec.is_diff(k) or not self.facts.active(arg):
+                continue
+            value = contribution.value
+            if spec.elementwise and not self.shapes.same_shape(stmt, k):
+                value = build.op(Prim.UNBROADCAST, value, arg)
+            self.accumulate(arg, value, scope, build)
+
+    def indexed_write(self, stmt: Op, g: Value, scope: _Scope, build: Builder) -> None:
+        """``x.1 = setitem x v i``: ``v`` gets ``g[i]``, ``x`` gets ``g`` with ``g[i] = 0``.
+
+        (``index_add`` is the same but ``x`` gets all of ``g``.)
+        """
+        x, v, *where = stmt.args
+        pattern = dict(stmt.params)["index"]
+        if self.facts.active(v):
+            copy = stmt.prim is Prim.SETITEM and self.facts.active(x)  # g[i] is zeroed next
+            part = build.op(Prim.GETITEM, g, *where,
+                            params={"index": pattern.value, "copy": copy})
+            if not self.shapes.scalar(v):
+                part = build.op(Prim.UNBROADCAST, part, v)
+            self.accumulate(v, part, scope, build)
+        if self.facts.active(x):
+            rest = g
+            if stmt.prim is Prim.SETITEM:
+                rest = build.op(Prim.SETITEM, g, ZERO, *where,
+                                params={"index": pattern.value})
+            self.accumulate(x, rest, scope, build)
 
     def branch(self, stmt: If, scope: _Scope, build: Builder) -> If:
         active = [k for k, r in enumerate(stmt.results) if r in scope.adjoint]
@@ -254,7 +344,12 @@ class _Reverse:
                     changed.append(v)
         adjoints = []
         for _, adjoint, inner in sides:
-            yields = tuple(inner.adjoint.get(v, scope.adjoint.get(v, ZERO)) for v in changed)
+            fill = Builder(self.names)
+            yields = tuple(inner.adjoint.get(v, scope.adjoint.get(v)) for v in changed)
+            indexed = _indexed(stmt.then.body) | _indexed(stmt.orelse.body)
+            yields = tuple(self.zero_of(v, fill, indexed) if y is None else y
+                           for v, y in zip(changed, yields))
+            adjoint = list(adjoint) + fill.stmts
             adjoints.append((dce.prune(tuple(adjoint), _vars(yields)), yields))
         # values of a branch that its adjoint reads leave the `if` as extra results
         extra_results, extra_then, extra_else, mapping = [], [], [], {}
@@ -291,8 +386,11 @@ class _Reverse:
                  if self.facts.active(v) and v not in inside and v not in params]
         if not any(stmt.results[k] in scope.adjoint for k in active):
             return stmt  # the body's adjoint is seeded only by the carried values'
+        indexed = _indexed(stmt.body.body)
         grads = [self.complete(stmt.results[k], scope, build)
-                 if stmt.results[k] in scope.adjoint else ZERO for k in active]
+                 if stmt.results[k] in scope.adjoint
+                 else self.zero_of(params[k], build, indexed, like=stmt.results[k])
+                 for k in active]
         line = f" at line {stmt.loc.lineno}" if stmt.loc else ""
         build.comment(f"adjoint of the loop{line}")
         if isinstance(stmt, While):  # count the trips, to run the adjoint as often
@@ -317,7 +415,8 @@ class _Reverse:
         adjoint = seeds.stmts + list(dce.prune(tuple(adjoint), _vars(yields)))
         primal_body, adjoint = self.tape_through(primal_body, tuple(adjoint),
                                                  stmt.body.params)
-        inits = tuple(grads) + tuple(scope.adjoint.get(v, ZERO) for v in outer)
+        inits = tuple(grads) + tuple(scope.adjoint[v] if v in scope.adjoint
+                                     else self.zero_of(v, build, indexed) for v in outer)
         results = tuple(self.fresh_adjoint(stmt.inits[k]) if isinstance(stmt.inits[k], Var)
                         else self.names.temp() for k in active)
         results += tuple(self.fresh_adjoint(v) for v in outer)
@@ -355,6 +454,29 @@ def _defined_inside(region: Region) -> set[Var]:
         found.update(results_of(stmt))
         for inner in regions_of(stmt):
             found |= _defined_inside(inner)
+    return found
+
+
+_STRUCTURAL = {Prim.GETITEM, Prim.SETITEM, Prim.INDEX_ADD, Prim.LIST, Prim.TUPLE, Prim.APPEND}
+
+
+def _no_rule(stmt: Op) -> NoDerivativeRule:
+    name = stmt.prim.spec.call or stmt.prim.value
+    return NoDerivativeRule.at(
+        stmt.loc, f"no derivative rule for `{name}` yet (s2sad's generated code calls it "
+        f"as the derivative of another function); differentiate the original function "
+        f"once, with the transform you need")
+
+
+def _indexed(body: tuple[Stmt, ...]) -> set[Var]:
+    """The values ``body`` reads by index (their adjoints are written into by index)."""
+    found: set[Var] = set()
+    for stmt in body:
+        if isinstance(stmt, Op) and stmt.prim in (Prim.GETITEM, Prim.APPEND) \
+                and isinstance(stmt.args[0], Var):
+            found.add(stmt.args[0])
+        for region in regions_of(stmt):
+            found |= _indexed(region.body)
     return found
 
 

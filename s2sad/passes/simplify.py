@@ -73,11 +73,13 @@ def _simplify(op: Op, defining: dict[Var, Op]) -> Value | None:
     if p is Prim.COPY:
         return args[0] if op.result.is_temp else None
     if args and all(isinstance(a, Const) for a in args) and p.spec.evaluate is not None \
-            and p is not Prim.ZEROS_LIKE:
+            and p is not Prim.ZEROS_LIKE and not op.params:
         try:
             value = p.spec.evaluate(*(a.value for a in args))
         except (ArithmeticError, ValueError, TypeError):
             return None  # leave the error to run time, where the user expects it
+        if type(value).__module__ == "numpy":  # a NumPy scalar: fold to its Python number
+            value = value.item() if getattr(value, "ndim", 1) == 0 else None
         if isinstance(value, (bool, int)) or (isinstance(value, float)
                                                and math.isfinite(value)):
             return Const(value)

@@ -1,0 +1,265 @@
+"""The small functions generated code defines for itself when it needs them.
+
+Generated code is self-contained (DESIGN §5): when a derivative needs one of these, the
+emitter copies its source, as written here, into the generated module, after the helpers it
+calls. They are plain NumPy, short, and named for what they do. Each is also an IR
+primitive with derivative rules of its own, so generated code stays differentiable.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+
+def _zeros_like(x):
+    """A zero shaped like x: the derivative of an output that ignores x."""
+    if isinstance(x, (int, float)):
+        return 0.0
+    if isinstance(x, (list, tuple)):
+        return [_zeros_like(item) for item in x]
+    return np.zeros_like(x)[()]
+
+
+def _unbroadcast(g, x):
+    """g summed over the axes along which x was broadcast, so that it is shaped like x."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    lead = np.ndim(g) - len(shape)
+    g = np.sum(g, axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return g
+
+
+def _broadcast_like(g, x):
+    """g broadcast up to the shape of x (a tangent of a value that was broadcast)."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    return np.broadcast_to(g, shape)
+
+
+def _unreduce(g, x, axis=None, keepdims=False):
+    """g, the adjoint of a reduction of x over axis, broadcast back to the shape of x."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, np.shape(x))
+
+
+def _matmul_grad_a(g, a, b):
+    """The adjoint of a in a @ b, given the adjoint g of the product."""
+    if np.ndim(b) == 1:
+        if np.ndim(a) == 1:
+            return g * b
+        return np.multiply.outer(g, b)
+    if np.ndim(a) == 1:
+        return b @ g
+    return _unbroadcast(g @ np.swapaxes(b, -1, -2), a)
+
+
+def _matmul_grad_b(g, a, b):
+    """The adjoint of b in a @ b, given the adjoint g of the product."""
+    if np.ndim(a) == 1:
+        if np.ndim(b) == 1:
+            return g * a
+        return np.multiply.outer(a, g)
+    if np.ndim(b) == 1:
+        return g @ a if np.ndim(a) == 2 else _unbroadcast(np.einsum("...i,...ij->j", g, a), b)
+    return _unbroadcast(np.swapaxes(a, -1, -2) @ g, b)
+
+
+def _extremum_grad(g, r, x, axis=None, keepdims=False):
+    """The adjoint of max or min of x: g shared equally by the entries that attain r."""
+    hit = x == _unreduce(r, x, axis, keepdims)
+    count = np.sum(hit, axis=axis, keepdims=True)
+    return _unreduce(g, x, axis, keepdims) * hit / count
+
+
+def _spread(g, xs):
+    """The adjoint of sum(xs): each item gets g (a copy of its own, to add into)."""
+    return [np.copy(g) for _ in xs]
+
+
+def _unstack(g, axis=0):
+    """The adjoint of np.stack(xs, axis): the slices of g along axis, one per item."""
+    return np.moveaxis(g, axis, 0)
+
+
+def _unconcatenate(g, xs, axis=0):
+    """The adjoint of np.concatenate(xs, axis): g cut back into pieces shaped like xs."""
+    ends = np.cumsum([np.shape(x)[axis] for x in xs])[:-1]
+    return np.split(g, ends, axis=axis)
+
+
+def _mT(a):
+    """a with its last two axes swapped (the transpose of a matrix, or of each one)."""
+    return np.swapaxes(a, -1, -2)
+
+
+def _solve_grad_a(gb, x):
+    """The adjoint of A in x = solve(A, b), given the adjoint gb of b (= solve(A.T, g))."""
+    if np.ndim(x) == 1:
+        return -np.multiply.outer(gb, x)
+    return -gb @ _mT(x)
+
+
+def _cholesky_tangent(da, low):
+    """The tangent of low = cholesky(a): low @ phi(low^-1 da low^-T), phi halving the
+    diagonal of the lower triangle."""
+    inner = np.linalg.solve(low, _mT(np.linalg.solve(low, _mT(da))))
+    phi = np.tril(inner) - 0.5 * np.eye(np.shape(low)[-1]) * inner
+    return low @ phi
+
+
+def _cholesky_grad(g, low):
+    """The adjoint of a in low = cholesky(a) (Murray 2016), symmetric like a."""
+    p = _mT(low) @ np.tril(g)
+    p = np.tril(p) - 0.5 * np.eye(np.shape(low)[-1]) * p
+    s = np.linalg.solve(_mT(low), _mT(np.linalg.solve(_mT(low), _mT(p))))
+    return 0.5 * (s + _mT(s))
+
+
+def _svd_factors(a):
+    """The thin SVD of a, for the derivative of its singular values or vectors."""
+    return np.linalg.svd(a, full_matrices=False)
+
+
+def _svd_values_grad(g, a):
+    """The adjoint of a in s = svd(a, compute_uv=False): u @ diag(g) @ vh."""
+    u, s, vh = _svd_factors(a)
+    return (u * g[..., None, :]) @ vh
+
+
+def _svd_values_tangent(da, a):
+    """The tangent of the singular values: the diagonal of u.T @ da @ v."""
+    u, s, vh = _svd_factors(a)
+    return np.einsum("...ij,...ik,...kj->...j", u, da, _mT(vh))
+
+
+def _svd_f(s):
+    """F[i, j] = 1 / (s[j]**2 - s[i]**2) off the diagonal, 0 on it."""
+    d = s[..., None, :] ** 2 - s[..., :, None] ** 2
+    eye = np.eye(np.shape(s)[-1], dtype=bool)
+    return np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, d))
+
+
+def _svd_grad(gu, gs, gvh, a, u, s, vh):
+    """The adjoint of a in u, s, vh = svd(a) (Townsend 2016), for distinct nonzero s.
+
+    With full_matrices, only the first k = min(m, n) columns of u and rows of vh depend
+    on a; their adjoints are used and the rest must be zero.
+    """
+    k = np.shape(s)[-1]
+    u, vh = u[..., :, :k], vh[..., :k, :]
+    gu = np.zeros_like(u) if np.ndim(gu) == 0 else gu[..., :, :k]
+    gvh = np.zeros_like(vh) if np.ndim(gvh) == 0 else gvh[..., :k, :]
+    gs = np.zeros_like(s) if np.ndim(gs) == 0 else gs
+    v, gv = _mT(vh), _mT(gvh)
+    f = _svd_f(s)
+    sd = s[..., None, :]  # multiply columns by s
+    j = f * (_mT(u) @ gu - _mT(gu) @ u)
+    kk = f * (_mT(v) @ gv - _mT(gv) @ v)
+    inner = (j * sd) + np.eye(k) * gs[..., None, :] + (sd.swapaxes(-1, -2) * kk)
+    ga = u @ inner @ vh
+    m, n = np.shape(a)[-2:]
+    if m > k:
+        ga = ga + (np.eye(m) - u @ _mT(u)) @ gu / sd @ vh
+    if n > k:
+        ga = ga + u @ _mT(gv / sd) @ (np.eye(n) - v @ vh)
+    return ga
+
+
+def _svd_tangent(da, a, u, s, vh):
+    """The tangents (du, ds, dvh) of u, s, vh = svd(a), for distinct nonzero s."""
+    k = np.shape(s)[-1]
+    uk, vhk = u[..., :, :k], vh[..., :k, :]
+    v = _mT(vhk)
+    p = _mT(uk) @ da @ v
+    ds = np.einsum("...ii->...i", p)
+    f = _svd_f(s)
+    sd = s[..., None, :]
+    sym = p * sd + _mT(p) * _mT(sd)  # P S + S P^T
+    du = uk @ (f * sym)
+    dv = v @ (f * (_mT(sd) * p + _mT(p) * sd))
+    m, n = np.shape(a)[-2:]
+    if m > k:
+        du = du + (np.eye(m) - uk @ _mT(uk)) @ da @ v / sd
+    if n > k:
+        dv = dv + (np.eye(n) - v @ vhk) @ _mT(da) @ uk / sd
+    if np.shape(u)[-1] > k:  # full_matrices: the extra columns get no tangent
+        du = np.concatenate([du, np.zeros_like(u[..., :, k:])], axis=-1)
+    dvh = _mT(dv)
+    if np.shape(vh)[-2] > k:
+        dvh = np.concatenate([dvh, np.zeros_like(vh[..., k:, :])], axis=-2)
+    return du, ds, dvh
+
+
+def _einsum_grad(spec, g, other, mine):
+    """The adjoint of the first operand of np.einsum(spec, mine, other), given g."""
+    inputs, output = spec.replace(" ", "").split("->")
+    a, b = inputs.split(",")
+    letters = "".join(dict.fromkeys(a))  # a repeated index (a diagonal) once
+    if not set(a) <= set(b) | set(output):  # an index summed over a alone: broadcast it
+        ones = np.ones(np.einsum(f"{a}->{letters}", mine).shape)
+        part = np.einsum(f"{output},{b},{letters}->{letters}", g, other, ones)
+    else:
+        part = np.einsum(f"{output},{b}->{letters}", g, other)
+    if letters == a:
+        return part
+    grad = np.zeros(np.shape(mine), dtype=np.result_type(part, mine))
+    np.einsum(f"{a}->{letters}", grad)[...] = part  # onto the diagonal
+    return grad
+
+
+# name -> (helpers it calls, modules it needs)
+DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "_zeros_like": ((), ("np",)),
+    "_unbroadcast": ((), ("np",)),
+    "_broadcast_like": ((), ("np",)),
+    "_unreduce": ((), ("np",)),
+    "_matmul_grad_a": (("_unbroadcast",), ("np",)),
+    "_matmul_grad_b": (("_unbroadcast",), ("np",)),
+    "_extremum_grad": (("_unreduce",), ("np",)),
+    "_spread": ((), ("np",)),
+    "_unstack": ((), ("np",)),
+    "_unconcatenate": ((), ("np",)),
+    "_mT": ((), ("np",)),
+    "_solve_grad_a": (("_mT",), ("np",)),
+    "_cholesky_tangent": (("_mT",), ("np",)),
+    "_cholesky_grad": (("_mT",), ("np",)),
+    "_svd_factors": ((), ("np",)),
+    "_svd_values_grad": (("_svd_factors",), ("np",)),
+    "_svd_values_tangent": (("_svd_factors", "_mT"), ("np",)),
+    "_svd_f": ((), ("np",)),
+    "_svd_grad": (("_mT", "_svd_f"), ("np",)),
+    "_svd_tangent": (("_mT", "_svd_f"), ("np",)),
+    "_einsum_grad": ((), ("np",)),
+}
+
+
+def source(name: str) -> str:
+    return inspect.getsource(globals()[name])
+
+
+def closure(names: set[str]) -> list[str]:
+    """``names`` and every helper they call, in a fixed order (callees first)."""
+    seen: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        for dep in DEPENDS[name][0]:
+            visit(dep)
+        seen.append(name)
+
+    for name in sorted(names):
+        visit(name)
+    return seen
+
+
+def modules(names: list[str]) -> set[str]:
+    return {m for n in names for m in DEPENDS[n][1]}
