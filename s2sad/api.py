@@ -25,15 +25,15 @@ _lock = threading.RLock()
 _sources: dict[str, str] = {}  # generated filename -> source, for `source`
 
 
-def _derived(f: Callable, kind: str, wrt: object) -> Callable:
-    key = (kind, tuple(wrt) if isinstance(wrt, list) else wrt)
+def _derived(f: Callable, kind: str, wrt: object, mode: str = "auto") -> Callable:
+    key = (kind, tuple(wrt) if isinstance(wrt, list) else wrt, mode)
     with _lock:
         per_function = _cache.get(f)
         if per_function is not None and key in per_function:
             return per_function[key]
     try:
         lowered = frontend.lower(frontend.from_function(f))
-        derivative = transforms.derive(lowered, kind, wrt)
+        derivative = transforms.derive(lowered, kind, wrt, mode=mode)
     except errors.CompileError as exc:
         if not exc.lineno:  # nothing in f to point at: point at the caller's line
             _locate_at_caller(exc)
@@ -80,6 +80,22 @@ jvp = _transform("jvp", """Forward mode: ``jvp_f(*args, *tangents) -> (value, ta
     one tangent per ``wrt`` entry, in order.""")
 vjp = _transform("vjp", """Reverse mode: ``vjp_f(*args, cotangent) -> gradient(s)``, the
     cotangent shaped like the output.""")
+
+
+def jacobian(f: Callable | None = None, wrt: object = 0, mode: str = "auto") -> Callable:
+    """The Jacobian of ``f``, shape ``out.shape + in.shape`` (a tuple for a tuple ``wrt``).
+
+    ``mode="forward"`` builds it by columns (one jvp per input entry), ``"reverse"`` by
+    rows (one vjp per output entry), ``"auto"`` by whichever is fewer for the sizes of
+    the call. Works as ``@jacobian`` and ``@jacobian(wrt=..., mode=...)``.
+    """
+    if f is None:
+        return functools.partial(jacobian, wrt=wrt, mode=mode)
+    if not callable(f):
+        raise TypeError(f"jacobian takes a function, got {f!r}")
+    if mode not in transforms.MODES:
+        raise ValueError(f"mode must be one of {transforms.MODES}, got {mode!r}")
+    return _derived(f, "jacobian", wrt, mode)
 
 
 def source(fn: Callable) -> str:

@@ -67,27 +67,47 @@ class Generated:
 
 
 def emit(fn: Function, bindings: dict[str, object]) -> Generated:
-    prims = _prims_used(fn.body)
+    return emit_module([fn], bindings)
+
+
+def emit_module(fns: list[Function], bindings: dict[str, object], main: str | None = None,
+                tail: str = "", tail_helpers: tuple[str, ...] = (),
+                tail_modules: tuple[str, ...] = ()) -> Generated:
+    """Several functions in one module (the last is the one returned, unless ``main``
+    names another); ``tail`` is source appended after them, which may call the helpers
+    ``tail_helpers`` and the modules ``tail_modules``."""
+    prims: set[Prim] = set()
+    for fn in fns:
+        prims |= _prims_used(fn.body)
     used = helpers.closure({p.spec.call for p in prims
-                            if p.spec.call and p.spec.call.startswith("_")})
+                            if p.spec.call and p.spec.call.startswith("_")} | set(tail_helpers))
     modules = sorted({spec_module(p) for p in prims} - {None} | helpers.modules(used)
-                     | ({"np"} if prims & _NEEDS_NP else set()))
+                     | ({"np"} if prims & _NEEDS_NP else set()) | set(tail_modules))
     for alias in modules:
         if alias in bindings and bindings[alias] is not MODULES[alias]:
-            raise CompileError.at(fn.loc, f"the generated code needs `{alias}` for the "
-                                  f"module {MODULES[alias].__name__}, but `{alias}` names "
-                                  f"something else in your module; rename it")
-    reserved = set(bindings) | set(modules) | {fn.name} | _BUILTINS_USED | set(used) | {
-        p.spec.call for p in prims if p.spec.call and "." not in p.spec.call}
-    live = _Liveness(fn)
-    names = _final_names(fn, reserved, live)
-    printer = _Printer(names, live.overwrite)
-    lines = [printer.header(fn)]
-    lines += printer.block(fn.body, [])
-    lines.append("    " + printer.ret(fn.out))
+            raise CompileError.at(fns[-1].loc, f"the generated code needs `{alias}` for "
+                                  f"the module {MODULES[alias].__name__}, but `{alias}` "
+                                  f"names something else in your module; rename it")
+    reserved = set(bindings) | set(modules) | {fn.name for fn in fns} | _BUILTINS_USED \
+        | set(used) | {p.spec.call for p in prims if p.spec.call and "." not in p.spec.call}
     texts = [helpers.source(name) for name in used]
-    source = "\n".join(texts + ["\n".join(lines) + "\n"])
-    return Generated(fn.name, source, dict(bindings), tuple(modules))
+    for fn in fns:
+        live = _Liveness(fn)
+        names = _final_names(fn, reserved, live)
+        printer = _Printer(names, live.overwrite)
+        lines = [printer.header(fn)]
+        lines += printer.block(fn.body, [])
+        lines.append("    " + printer.ret(fn.out))
+        texts.append("\n".join(lines) + "\n")
+    if tail:
+        texts.append(tail)
+    name = main if main is not None else fns[-1].name
+    return Generated(name, "\n".join(texts), dict(bindings), tuple(modules))
+
+
+def header_line(fn: Function) -> str:
+    """``def name(params):`` for ``fn``'s parameters, as the emitter prints them."""
+    return _Printer({}, set()).header(fn)
 
 
 def spec_module(p: Prim) -> str | None:

@@ -47,7 +47,7 @@ def _unreduce(g, x, axis=None, keepdims=False):
     """g, the adjoint of a reduction of x over axis, broadcast back to the shape of x."""
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
-    return np.broadcast_to(g, np.shape(x))
+    return np.broadcast_to(np.asarray(g, dtype=np.result_type(g, x)), np.shape(x))
 
 
 def _matmul_grad_a(g, a, b):
@@ -215,6 +215,23 @@ def _einsum_grad(spec, g, other, mine):
     return grad
 
 
+def _basis(x):
+    """The unit vectors of x's space, each shaped like x (for Jacobians by columns/rows)."""
+    n = np.size(x)
+    return np.eye(n, dtype=np.result_type(x, 1.0)).reshape((n,) + np.shape(x))
+
+
+def _from_columns(columns, out, x):
+    """The Jacobian, shape out.shape + x.shape, from the tangents of x's unit vectors."""
+    columns = np.reshape(columns, (np.size(x),) + np.shape(out))
+    return np.moveaxis(columns, 0, -1).reshape(np.shape(out) + np.shape(x))
+
+
+def _from_rows(rows, out, x):
+    """The Jacobian, shape out.shape + x.shape, from the gradients of out's entries."""
+    return np.reshape(rows, np.shape(out) + np.shape(x))
+
+
 # name -> (helpers it calls, modules it needs)
 DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_zeros_like": ((), ("np",)),
@@ -238,6 +255,9 @@ DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_svd_grad": (("_mT", "_svd_f"), ("np",)),
     "_svd_tangent": (("_mT", "_svd_f"), ("np",)),
     "_einsum_grad": ((), ("np",)),
+    "_basis": ((), ("np",)),
+    "_from_columns": ((), ("np",)),
+    "_from_rows": ((), ("np",)),
 }
 
 

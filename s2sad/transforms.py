@@ -16,7 +16,8 @@ from .frontend import Lowered
 from .ir import Const, Function, IRError, Param, verify
 from .passes import cleanup, forward, reverse
 
-KINDS = ("grad", "value_and_grad", "jvp", "vjp")
+KINDS = ("grad", "value_and_grad", "jvp", "vjp", "jacobian")
+MODES = ("forward", "reverse", "auto")
 _NON_DIFFERENTIABLE = ("int", "bool", "str")
 
 
@@ -26,9 +27,13 @@ class Derivative:
     generated: emit.Generated
 
 
-def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = None
-           ) -> Derivative:
-    """``check``: verify the IR after every step (default: when ``S2SAD_CHECK=1``)."""
+def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = None,
+           mode: str = "auto") -> Derivative:
+    """``check``: verify the IR after every step (default: when ``S2SAD_CHECK=1``).
+
+    ``mode`` chooses how a Jacobian is built: by columns (forward), by rows (reverse), or
+    whichever needs fewer passes for the sizes at hand (auto).
+    """
     if check is None:
         check = os.environ.get("S2SAD_CHECK") == "1"
     primal = lowered.fn
@@ -36,6 +41,8 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     primal = cleanup(primal)  # differentiate the simplified primal: no blocks for folded ops
     _checked(primal, "cleanup of the primal", check)
     positions, as_tuple = resolve_wrt(lowered, wrt)
+    if kind == "jacobian":
+        return _jacobian(lowered, primal, positions, as_tuple, mode, check)
     if kind == "jvp":
         fn = forward.run(primal, positions)
     elif kind in ("grad", "value_and_grad", "vjp"):
@@ -56,6 +63,102 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     fn = cleanup(fn)
     _checked(fn, "cleanup", check)
     return Derivative(fn, emit.emit(fn, lowered.bindings))
+
+
+def _jacobian(lowered: Lowered, primal: Function, positions: tuple[int, ...], as_tuple: bool,
+              mode: str, check: bool) -> Derivative:
+    """``jacobian_f``: the primal for the output's shape, then one forward pass per input
+    entry (columns) or one reverse pass per output entry (rows).
+
+    The module holds the primal ``f``, ``jvp_f`` and/or ``vjp_f`` as generated code, and
+    ``jacobian_f`` calling them over unit vectors (``_basis``)::
+
+        def jacobian_f(A, x):
+            out = f(A, x)
+            if np.size(out) < np.size(x):  # fewer outputs than inputs: by rows
+                rows = [vjp_f(A, x, g) for g in _basis(out)]
+                return _from_rows([row[0] for row in rows], out, x)
+            columns = [jvp_f(A, x, dx)[1] for dx in _basis(x)]
+            return _from_columns(columns, out, x)
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown Jacobian mode {mode!r}; expected one of {MODES}")
+    if isinstance(primal.out, tuple):
+        raise errors.UnsupportedSyntax.at(
+            primal.loc, f"`{primal.name}` returns a tuple; jacobian needs a single output "
+            "(stack the outputs into one array, or take one Jacobian per output)")
+    name = primal.name
+    fns = [primal]
+    if mode in ("forward", "auto"):
+        fns.append(cleanup(forward.run(primal, positions).replace(name=f"jvp_{name}")))
+    if mode in ("reverse", "auto"):
+        vjp_fn = reverse.run(primal, positions, cotangent=True, wrt_is_tuple=True)
+        fns.append(cleanup(vjp_fn.replace(name=f"vjp_{name}", out=vjp_fn.out[1])))
+    for fn in fns:
+        _checked(fn, "jacobian", check)
+    positional = [p.var.name for p in primal.params if not p.kwonly]
+    keywords = [f"{p.var.name}={p.var.name}" for p in primal.params if p.kwonly]
+    wrt_names = [primal.params[i].var.name for i in positions]
+    call = ", ".join(positional + keywords)
+    out = _fresh("out", positional + [p.var.name for p in primal.params])
+
+    def args(*extra: str) -> str:
+        return ", ".join(positional + list(extra) + keywords)
+
+    def by_columns(indent: str) -> list[str]:
+        lines, results = [], []
+        for k, x in enumerate(wrt_names):
+            tangents = [f"_d{k}" if j == k else f"_zeros_like({other})"
+                        for j, other in enumerate(wrt_names)]
+            lines.append(f"{indent}columns = [jvp_{name}({args(*tangents)})[1] "
+                         f"for _d{k} in _basis({x})]")
+            lines.append(f"{indent}jacobian_{k} = _from_columns(columns, {out}, {x})")
+            results.append(f"jacobian_{k}")
+        return lines + [f"{indent}return {_result(results, as_tuple)}"]
+
+    def by_rows(indent: str) -> list[str]:
+        lines = [f"{indent}rows = [vjp_{name}({args('_g')}) for _g in _basis({out})]"]
+        results = []
+        for k, x in enumerate(wrt_names):
+            lines.append(f"{indent}jacobian_{k} = _from_rows([row[{k}] for row in rows], "
+                         f"{out}, {x})")
+            results.append(f"jacobian_{k}")
+        return lines + [f"{indent}return {_result(results, as_tuple)}"]
+
+    how = {"forward": "by columns (forward mode)", "reverse": "by rows (reverse mode)",
+           "auto": "by rows or columns, whichever takes fewer passes"}[mode]
+    lines = [emit.header_line(primal.replace(name=f"jacobian_{name}")),
+             f'    """The Jacobian of {name} with respect to {", ".join(wrt_names)}, '
+             f'{how}."""',
+             f"    {out} = {name}({call})"]
+    if mode == "forward":
+        lines += by_columns("    ")
+    elif mode == "reverse":
+        lines += by_rows("    ")
+    else:
+        inputs = " + ".join(f"np.size({x})" for x in wrt_names)
+        lines.append(f"    if np.size({out}) < {inputs}:  # fewer outputs than inputs")
+        lines += by_rows("        ")
+        lines += by_columns("    ")
+    tail = "\n".join(lines) + "\n"
+    helper_names = ("_basis", "_from_columns", "_from_rows", "_zeros_like")
+    generated = emit.emit_module(fns, lowered.bindings, main=f"jacobian_{name}", tail=tail,
+                                 tail_helpers=helper_names, tail_modules=("np",))
+    return Derivative(fns[-1], generated)
+
+
+def _fresh(base: str, taken: list[str]) -> str:
+    name, k = base, 0
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    return name
+
+
+def _result(names: list[str], as_tuple: bool) -> str:
+    if not as_tuple:
+        return names[0]
+    return "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
 
 
 def _checked(fn: Function, after: str, check: bool) -> None:
