@@ -451,11 +451,13 @@ def test_simplify_docstring_example() -> None:
 
 def test_simplify_identities() -> None:
     # each temporary below reduces to %2 (or 0.0) and its uses read that; --x needs the
-    # inner neg, so %10 stays for dce; named r and s become copies
+    # inner neg, so %10 stays for dce; named r and s become copies. (x is a number here:
+    # float(x) says so; 0 times an array is an array of zeros, kept: see below.)
     check(simplify.run(ir("""\
         def f(x):
+            y = float x
             %1 = add 2 3
-            %2 = mul x %1
+            %2 = mul y %1
             %3 = mul %2 1
             %4 = mul 1 %3
             %5 = add %4 0
@@ -469,15 +471,33 @@ def test_simplify_identities() -> None:
             %13 = mul 0 %12
             %14 = mul %12 0.0
             r = add %13 %12
-            s = add %14 x
+            s = add %14 y
             return (r, s)
     """)), """\
         def f(x):
-            %2 = mul x 5
+            y = float x
+            %2 = mul y 5
             %10 = neg %2
             r = copy %2
-            s = copy x
+            s = copy y
             return (r, s)
+    """)
+
+
+def test_simplify_keeps_zero_times_what_may_be_an_array() -> None:
+    # x * 0 is zeros shaped like x: folding it to the number 0.0 would change its shape
+    check(simplify.run(ir("""\
+        def f(x, y):
+            a = mul x 0
+            b = math.sin y
+            c = mul 0.0 b
+            return (a, c)
+    """)), """\
+        def f(x, y):
+            a = mul x 0
+            b = math.sin y
+            c = copy 0.0
+            return (a, c)
     """)
 
 
@@ -502,13 +522,15 @@ def test_simplify_named_identity_becomes_a_copy() -> None:
             a = mul x 1
             b = mul a 0
             c = add 0.0 b
-            return c
+            d = math.cos c
+            return d
     """)), """\
         def f(x):
             a = copy x
             b = copy 0.0
             c = copy b
-            return c
+            d = math.cos c
+            return d
     """)
 
 

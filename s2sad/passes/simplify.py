@@ -29,22 +29,24 @@ from ..ir import (
     substitute_function,
 )
 from ..primitives import Prim
+from . import shapes
 
 
 def run(fn: Function) -> Function:
     mapping: dict[Var, Value] = {}
-    body = _body(fn.body, mapping, {})
+    facts = shapes.analyze(fn)
+    body = _body(fn.body, mapping, {}, facts)
     return substitute_function(fn.replace(body=body), mapping)
 
 
-def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var, Op]
-          ) -> tuple[Stmt, ...]:
+def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var, Op],
+          facts: shapes.Shapes) -> tuple[Stmt, ...]:
     """Simplify a statement list; regions see the definitions of their enclosing code."""
     body: list[Stmt] = []
     for stmt in stmts:
         if not isinstance(stmt, (Op, Comment)):
             stmt = map_regions(stmt, lambda r: Region(
-                r.params, _body(r.body, mapping, dict(defining)), r.yields))
+                r.params, _body(r.body, mapping, dict(defining), facts), r.yields))
         elif isinstance(stmt, Op):
             stmt = Op(stmt.results, stmt.prim,
                       tuple(mapping.get(a, a) if isinstance(a, Var) else a for a in stmt.args),
@@ -52,7 +54,7 @@ def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var
             if stmt.effect or len(stmt.results) != 1:
                 body.append(stmt)
                 continue
-            better = _simplify(stmt, defining)
+            better = _simplify(stmt, defining, facts)
             if better is not None:
                 if stmt.result.is_temp:
                     mapping[stmt.result] = better
@@ -67,7 +69,7 @@ def _is(v: Value, number: float) -> bool:
     return isinstance(v, Const) and type(v.value) in (int, float) and v.value == number
 
 
-def _simplify(op: Op, defining: dict[Var, Op]) -> Value | None:
+def _simplify(op: Op, defining: dict[Var, Op], facts: shapes.Shapes) -> Value | None:
     """The value ``op`` computes, when it can be given without computing (else None)."""
     p, args = op.prim, op.args
     if p is Prim.COPY:
@@ -90,8 +92,8 @@ def _simplify(op: Op, defining: dict[Var, Op]) -> Value | None:
             return x
         if _is(x, 1):
             return y
-        if _is(x, 0) or _is(y, 0):
-            return Const(0.0)
+        if (_is(x, 0) and facts.scalar(y)) or (_is(y, 0) and facts.scalar(x)):
+            return Const(0.0)  # an array times 0 is still an array of zeros: kept
     if p is Prim.DIV and _is(args[1], 1):
         return args[0]
     if p is Prim.ADD:
