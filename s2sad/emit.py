@@ -49,6 +49,7 @@ from .ir import (
     regions_of,
     values_used_here,
 )
+from .passes import shapes
 from .primitives import Prim
 
 _NEEDS_NP = {Prim.INDEX_ADD}  # np.add.at for indices that may repeat
@@ -182,7 +183,7 @@ class _Liveness:
         self.uses: list[tuple[Var, int, tuple[list[int], ...]]] = []
         self.same_as: dict[Var, Var] = {}
         self.in_place_ops: list[tuple[Op, int]] = []
-        self.aliases = _Aliases()
+        self.aliases = _Aliases(shapes.analyze(fn) if _has_in_place(fn.body) else None)
         for p in fn.params:
             self.define(p.var, -1)
             self.aliases.foreign(p.var)
@@ -292,9 +293,10 @@ class _Aliases:
               Prim.NP_ASARRAY, Prim.UNBROADCAST, Prim.BROADCAST_LIKE, Prim.UNREDUCE,
               Prim.LIST, Prim.TUPLE, Prim.SETITEM, Prim.INDEX_ADD, Prim.APPEND}
 
-    def __init__(self) -> None:
+    def __init__(self, facts: shapes.Shapes | None) -> None:
         self.parent: dict[Var, Var] = {}
         self.outside: set[Var] = set()
+        self.facts = facts  # a number shares no storage with anything
 
     def find(self, v: Var) -> Var:
         root = v
@@ -305,7 +307,7 @@ class _Aliases:
         return root
 
     def union(self, *values: object) -> None:
-        vs = [v for v in values if isinstance(v, Var)]
+        vs = [v for v in values if isinstance(v, Var) and not self.number(v)]
         for v in vs[1:]:
             a, b = self.find(vs[0]), self.find(v)
             if a != b:
@@ -313,8 +315,11 @@ class _Aliases:
                 if b in self.outside:
                     self.outside.add(a)
 
+    def number(self, v: Var) -> bool:
+        return self.facts is not None and self.facts.scalar(v)
+
     def foreign(self, v: object) -> None:
-        if isinstance(v, Var):
+        if isinstance(v, Var) and not self.number(v):
             self.outside.add(self.find(v))
 
     def is_foreign(self, v: Var) -> bool:
@@ -350,6 +355,15 @@ class _Aliases:
             conds = stmt.cond.params if isinstance(stmt, While) else params
             for k, r in enumerate(stmt.results):
                 self.union(r, stmt.inits[k], params[k], conds[k], stmt.body.yields[k])
+
+
+def _has_in_place(body: tuple[Stmt, ...]) -> bool:
+    for stmt in body:
+        if isinstance(stmt, Op) and stmt.prim.spec.in_place:
+            return True
+        if any(_has_in_place(r.body) for r in regions_of(stmt)):
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------------------
@@ -410,10 +424,11 @@ class _Printer:
         """
         target, old = self.name(op.result), op.args[0]
         lines = []
-        if not (isinstance(old, Var) and self.name(old) == target):
-            source = _source(self.value(old))
-            copy = source if op.result in self.overwrite else f"{source}.copy()"
-            lines.append(f"{target} = {copy}")
+        source = _source(self.value(old))
+        if op.result not in self.overwrite:  # someone else still reads the old value
+            lines.append(f"{target} = {source}.copy()")
+        elif source != target:
+            lines.append(f"{target} = {source}")
         value = _source(self.value(op.args[1]))
         if op.prim is Prim.APPEND:
             return lines + [f"{target}.append({value})"]

@@ -396,6 +396,7 @@ TANGENT.update({
     P.NP_STACK: (lambda d, r, xs, **p: d.apply(P.NP_STACK, **p),),
     P.NP_CONCATENATE: (lambda d, r, xs, **p: d.apply(P.NP_CONCATENATE, **p),),
     P.NP_ARRAY: (lambda d, r, x: d.apply(P.NP_ARRAY),),
+    P.NP_COPY: (lambda d, r, x: d.apply(P.NP_COPY),),  # its own storage, as the copy has
     P.NP_ASARRAY: (lambda d, r, x: d.apply(P.NP_ASARRAY),),
     P.SPREAD: (lambda d, r, g, xs: call(P.SPREAD, d, xs),),
     P.UNSTACK: (lambda d, r, g, **p: d.apply(P.UNSTACK, **p),),

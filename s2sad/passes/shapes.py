@@ -22,6 +22,7 @@ proves nearly everything scalar and its adjoint is plain arithmetic::
 
 from __future__ import annotations
 
+from .. import index
 from ..ir import Const, For, Function, Global, If, Op, Region, Stmt, Value, Var, While
 from ..primitives import Prim
 
@@ -55,18 +56,29 @@ class Shapes:
 def analyze(fn: Function, known: tuple[Var, ...] = ()) -> Shapes:
     """``known``: values proved scalar by the caller (a gradient's output)."""
     scalar: set[Var] = set(known)
-    pass_ = _Pass(scalar)
+    pass_ = _Pass(scalar, {})
     while True:
-        before = len(scalar)
+        before = (len(scalar), len(pass_.ndim))
         pass_.forward(fn.body)
         pass_.backward(fn.body, {p.var for p in fn.params})
-        if len(scalar) == before:
+        if (len(scalar), len(pass_.ndim)) == before:
             return Shapes(scalar)
 
 
+_SAME_NDIM = {Prim.NP_ZEROS_LIKE, Prim.NP_ONES_LIKE, Prim.NP_COPY, Prim.ZEROS_LIKE,
+              Prim.COPY, Prim.T, Prim.NP_TRANSPOSE, Prim.SETITEM, Prim.INDEX_ADD,
+              Prim.UNBROADCAST, Prim.INV, Prim.CHOLESKY, Prim.NP_ASARRAY}
+_CONSTRUCTORS = {Prim.NP_ZEROS, Prim.NP_ONES, Prim.NP_FULL}
+
+
 class _Pass:
-    def __init__(self, scalar: set[Var]) -> None:
+    """``s``: values proved to have shape (); ``ndim``: arrays whose number of
+    dimensions is known (forwards: ``np.zeros(n)`` has one, ``y[i]`` of it none)."""
+
+    def __init__(self, scalar: set[Var], ndim: dict[Var, int]) -> None:
         self.s = scalar
+        self.ndim = ndim
+        self.lengths: dict[Var, int] = {}  # tuples of known length (shapes)
 
     def is_s(self, v: Value) -> bool:
         if isinstance(v, Var):
@@ -75,70 +87,144 @@ class _Pass:
             return isinstance(v.value, (int, float, bool))
         return True  # Global: a number
 
+    def dims(self, v: Value) -> int | None:
+        if self.is_s(v):
+            return 0
+        return self.ndim.get(v) if isinstance(v, Var) else None
+
     def mark(self, v: object) -> bool:
         if isinstance(v, Var) and v not in self.s:
             self.s.add(v)
             return True
         return False
 
+    def set_dims(self, v: Var, n: int | None) -> None:
+        if n == 0:
+            self.mark(v)
+        elif n is not None:
+            self.ndim[v] = n
+
     # --- forwards ---------------------------------------------------------------------
 
     def forward(self, body: tuple[Stmt, ...]) -> None:
         for stmt in body:
             if isinstance(stmt, Op):
-                if self.computes_scalar(stmt):
-                    for r in stmt.results:
-                        self.mark(r)
+                if stmt.prim is Prim.TUPLE:
+                    self.lengths[stmt.result] = len(stmt.args)
+                elif stmt.prim is Prim.SHAPE and self.dims(stmt.args[0]) is not None:
+                    self.lengths[stmt.result] = self.dims(stmt.args[0])  # type: ignore
+                elif len(stmt.results) == 1:
+                    self.set_dims(stmt.result, self.op_dims(stmt))
             elif isinstance(stmt, If):
                 self.forward(stmt.then.body)
                 self.forward(stmt.orelse.body)
                 for r, a, b in zip(stmt.results, stmt.then.yields, stmt.orelse.yields):
-                    if self.is_s(a) and self.is_s(b):
-                        self.mark(r)
+                    if self.dims(a) is not None and self.dims(a) == self.dims(b):
+                        self.set_dims(r, self.dims(a))
             elif isinstance(stmt, (For, While)):
                 self.loop_forward(stmt)
 
-    def computes_scalar(self, op: Op) -> bool:
-        spec = op.prim.spec
-        if spec.scalar or op.prim is Prim.POP:
-            return spec.scalar
+    def op_dims(self, op: Op) -> int | None:
+        """The number of dimensions of ``op``'s result, when the operands tell."""
+        spec, p, args = op.prim.spec, op.prim, op.args
+        params = {k: v.value for k, v in op.params}
+        if spec.scalar:
+            return 0
         if spec.reduction:
-            params = dict(op.params)
-            axis = params.get("axis", Const(None)).value
-            keep = params.get("keepdims", Const(False)).value
-            return axis is None and not keep
+            axis, keep = params.get("axis"), params.get("keepdims", False)
+            if axis is None and not keep:
+                return 0
+            n = self.dims(args[0])
+            if n is None or keep:
+                return n
+            return n - (len(axis) if isinstance(axis, tuple) else 1)
         if spec.elementwise:
-            return all(self.is_s(a) for a in op.args)
-        return False
+            dims = [self.dims(a) for a in args]
+            return None if None in dims else max(dims, default=0)  # type: ignore
+        if p in _SAME_NDIM:
+            return self.dims(args[0])
+        if p in _CONSTRUCTORS:
+            return self.shape_length(args[0])
+        if p is Prim.NP_EYE or p is Prim.NP_OUTER:
+            return 2
+        if p in (Prim.NP_ARANGE, Prim.NP_LINSPACE, Prim.NP_RAVEL):
+            return 1
+        if p in (Prim.DET,):
+            return 0
+        if p is Prim.NP_RESHAPE:
+            return self.shape_length(args[1])
+        if p in (Prim.MATMUL, Prim.NP_MATMUL, Prim.NP_DOT):
+            a, b = self.dims(args[0]), self.dims(args[1])
+            if a in (1, 2) and b in (1, 2):
+                return a + b - 2
+            return None
+        if p is Prim.SOLVE:
+            return self.dims(args[1])
+        if p is Prim.GETITEM:
+            return self.item_dims(op)
+        return None
+
+    def shape_length(self, shape: Value) -> int | None:
+        """How many dimensions an array of this shape has (``n`` or ``(n, m)``)."""
+        if isinstance(shape, Const):
+            if isinstance(shape.value, tuple):
+                return len(shape.value)
+            return 1 if isinstance(shape.value, int) else None
+        if isinstance(shape, Var):
+            if shape in self.lengths:
+                return self.lengths[shape]
+            return 1 if shape in self.s else None
+        return 1
+
+    def item_dims(self, op: Op) -> int | None:
+        n = self.dims(op.args[0])
+        if n is None:
+            return None
+        parts, _ = index.parse(dict(op.params)["index"].value)
+        operands = iter(op.args[1:])
+        for part in parts:
+            if part[0] == "value":
+                if not self.is_s(next(operands)):
+                    return None  # an array of indices, or a mask
+                n -= 1
+            elif part[0] == "none":
+                n += 1
+            elif part[0] == "ellipsis":
+                return None
+            else:
+                for has in part[1:]:
+                    if has:
+                        next(operands)
+        return n if n >= 0 else None
 
     def loop_forward(self, stmt: For | While) -> None:
-        """Carried values are scalar if they start scalar and the body keeps them so."""
+        """Carried values keep their dimensions if they start with them and the body
+        keeps them so (assumed, then retracted until the body agrees)."""
         first = 1 if isinstance(stmt, For) else 0
         params = list(stmt.body.params[first:])
         conds = list(stmt.cond.params) if isinstance(stmt, While) else []
         if isinstance(stmt, For):
             self.mark(stmt.body.params[0])
-        # optimistic: assume scalar where the init is, retract until the body agrees
-        guess = {k for k, init in enumerate(stmt.inits) if self.is_s(init)}
+        guess = {k: self.dims(init) for k, init in enumerate(stmt.inits)
+                 if self.dims(init) is not None}
         while True:
-            trial = set(self.s)
-            for k in guess:
-                trial.add(params[k])
+            inner = _Pass(set(self.s), dict(self.ndim))
+            inner.lengths = dict(self.lengths)
+            for k, n in guess.items():
+                inner.set_dims(params[k], n)
                 if conds:
-                    trial.add(conds[k])
-            inner = _Pass(trial)
+                    inner.set_dims(conds[k], n)
             if isinstance(stmt, While):
                 inner.forward(stmt.cond.body)
             inner.forward(stmt.body.body)
-            kept = {k for k in guess if inner.is_s(stmt.body.yields[k])}
+            kept = {k: n for k, n in guess.items()
+                    if inner.dims(stmt.body.yields[k]) == n}
             if kept == guess:
                 break
             guess = kept
-        for k in guess:
-            self.mark(params[k])
-            self.mark(stmt.results[k])
-            if conds:
-                self.mark(conds[k])
+        for k, n in guess.items():
+            for v in (params[k], stmt.results[k], *(conds[k:k + 1] if conds else ())):
+                self.set_dims(v, n)
         if isinstance(stmt, While):
             self.forward(stmt.cond.body)
         self.forward(stmt.body.body)
@@ -171,6 +257,11 @@ class _Pass:
 
     def op_backward(self, op: Op, local: set[Var]) -> None:
         spec = op.prim.spec
+        if op.prim is Prim.SETITEM and isinstance(op.args[1], Var) and op.args[1] in local:
+            # a value written into one entry of an array is a number
+            item = Op((op.result,), Prim.GETITEM, (op.args[0], *op.args[2:]), op.params)
+            if self.item_dims(item) == 0:
+                self.mark(op.args[1])
         needs = _needs_numbers(op.prim) or (
             spec.elementwise and all(r in self.s for r in op.results))
         if needs:
@@ -194,7 +285,7 @@ class _Pass:
                  and (params[k] not in self.s or conds[k] not in self.s)
                  and stmt.body.yields[k] in computed}
         while guess:
-            trial = _Pass(set(self.s) | {stmt.body.yields[k] for k in guess})
+            trial = _Pass(set(self.s) | {stmt.body.yields[k] for k in guess}, dict(self.ndim))
             trial.backward(stmt.body.body, body_block)
             kept = {k for k in guess if params[k] in trial.s}
             if kept == guess:
