@@ -210,7 +210,13 @@ class _Liveness:
         """No value still read after ``position`` shares ``old``'s storage."""
         if self.aliases.is_foreign(old):
             return False
-        for v in self.aliases.members(old):
+        shared = self.aliases.members(old)
+        if not self.aliases.is_container_write(old):
+            for holder in self.aliases.containers(old):  # writing into an item
+                if self.aliases.is_foreign(holder):
+                    return False
+                shared += self.aliases.members(holder)
+        for v in shared:
             if v != new and self.defined_at.get(v, -1) <= position \
                     and self.last_use.get(v, -1) > position:
                 return False
@@ -291,12 +297,13 @@ class _Aliases:
     _VIEWS = {Prim.COPY, Prim.T, Prim.NP_TRANSPOSE, Prim.NP_RESHAPE, Prim.NP_RAVEL,
               Prim.GETITEM, Prim.NP_EXPAND_DIMS, Prim.NP_SQUEEZE, Prim.NP_BROADCAST_TO,
               Prim.NP_ASARRAY, Prim.UNBROADCAST, Prim.BROADCAST_LIKE, Prim.UNREDUCE,
-              Prim.LIST, Prim.TUPLE, Prim.SETITEM, Prim.INDEX_ADD, Prim.APPEND}
+              Prim.INDEX_ADD, Prim.UNSTACK, Prim.UNCONCATENATE}
 
     def __init__(self, facts: shapes.Shapes | None) -> None:
         self.parent: dict[Var, Var] = {}
         self.outside: set[Var] = set()
         self.facts = facts  # a number shares no storage with anything
+        self.holders: dict[Var, set[Var]] = {}  # item -> containers holding it
 
     def find(self, v: Var) -> Var:
         root = v
@@ -329,14 +336,29 @@ class _Aliases:
         root = self.find(v)
         return [m for m in list(self.parent) + [v] if self.find(m) == root]
 
+    def is_container_write(self, v: Var) -> bool:
+        return False
+
+    def containers(self, v: Var) -> list[Var]:
+        """The containers that hold ``v`` or a value sharing its storage."""
+        members = set(self.members(v))
+        return [c for item, holders in self.holders.items() if item in members
+                for c in holders]
+
     def op(self, op: Op) -> None:
         if op.prim is Prim.GETITEM and dict(op.params).get("copy", Const(False)).value:
             pass
+        elif op.prim in (Prim.LIST, Prim.TUPLE, Prim.APPEND, Prim.SETITEM):
+            # a container holds its items: writing into an item changes the container,
+            # but appending to a list changes no item
+            self.union(*op.results, op.args[0] if op.prim in (Prim.APPEND, Prim.SETITEM)
+                       else None)
+            items = op.args if op.prim in (Prim.LIST, Prim.TUPLE) else op.args[1:2]
+            for item in items:
+                if isinstance(item, Var) and not self.number(item):
+                    self.holders.setdefault(item, set()).update(op.results)
         elif op.prim in self._VIEWS:
-            operands = op.args if op.prim in (Prim.LIST, Prim.TUPLE) else op.args[:1]
-            if op.prim in (Prim.SETITEM, Prim.APPEND):
-                operands = op.args[:2]
-            self.union(*op.results, *operands)
+            self.union(*op.results, op.args[0])
             for v in (*op.results, *op.args):
                 self.parent.setdefault(v, v) if isinstance(v, Var) else None
         elif op.prim in (Prim.PUSH, Prim.POP):

@@ -84,6 +84,11 @@ def _spread(g, xs):
     return [np.copy(g) for _ in xs]
 
 
+def _add_items(a, b):
+    """Two adjoints of a list added item by item (lists add by joining, so not a + b)."""
+    return [x + y for x, y in zip(a, b)]
+
+
 def _unstack(g, axis=0):
     """The adjoint of np.stack(xs, axis): the slices of g along axis, one per item."""
     return np.moveaxis(g, axis, 0)
@@ -242,6 +247,7 @@ DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_matmul_grad_b": (("_unbroadcast",), ("np",)),
     "_extremum_grad": (("_unreduce",), ("np",)),
     "_spread": ((), ("np",)),
+    "_add_items": ((), ()),
     "_unstack": ((), ("np",)),
     "_unconcatenate": ((), ("np",)),
     "_mT": ((), ("np",)),

@@ -186,6 +186,7 @@ class Prim(enum.Enum):
     BROADCAST_LIKE = "broadcast_like"  # g broadcast up to the shape of x
     UNREDUCE = "unreduce"  # the adjoint of a reduction, broadcast back to the operand
     SPREAD = "spread"  # the adjoint of sum(xs): g for every item
+    ADD_ITEMS = "add_items"  # two lists' adjoints added item by item
     SOLVE_GRAD_A = "solve_grad_a"
     CHOLESKY_TANGENT = "cholesky_tangent"
     CHOLESKY_GRAD = "cholesky_grad"
@@ -387,6 +388,7 @@ SPEC.update({
     P.BROADCAST_LIKE: PrimSpec(None, (2, 2), call="_broadcast_like", diff=(0,)),
     P.UNREDUCE: PrimSpec(None, (2, 2), call="_unreduce", diff=(0,), keywords=_AXIS),
     P.SPREAD: PrimSpec(None, (2, 2), call="_spread", diff=(0,)),
+    P.ADD_ITEMS: PrimSpec(None, (2, 2), call="_add_items"),
     P.SOLVE_GRAD_A: PrimSpec(None, (2, 2), call="_solve_grad_a"),
     P.CHOLESKY_TANGENT: PrimSpec(None, (2, 2), call="_cholesky_tangent"),
     P.CHOLESKY_GRAD: PrimSpec(None, (2, 2), call="_cholesky_grad"),

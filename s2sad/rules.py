@@ -399,6 +399,7 @@ TANGENT.update({
     P.NP_COPY: (lambda d, r, x: d.apply(P.NP_COPY),),  # its own storage, as the copy has
     P.NP_ASARRAY: (lambda d, r, x: d.apply(P.NP_ASARRAY),),
     P.SPREAD: (lambda d, r, g, xs: call(P.SPREAD, d, xs),),
+    P.ADD_ITEMS: (lambda d, r, a, b: d, lambda d, r, a, b: d),
     P.UNSTACK: (lambda d, r, g, **p: d.apply(P.UNSTACK, **p),),
     P.UNCONCATENATE: (lambda d, r, g, xs, **p: call(P.UNCONCATENATE, d, xs, **p),),
 })
@@ -407,6 +408,7 @@ ADJOINT.update({
     P.NP_STACK: lambda g, r, xs, **p: (g.apply(P.UNSTACK, **p),),
     P.NP_CONCATENATE: lambda g, r, xs, **p: (call(P.UNCONCATENATE, g, xs, **p),),
     P.SPREAD: lambda g, r, h, xs: (g.apply(P.SUM), None),
+    P.ADD_ITEMS: lambda g, r, a, b: (g, g),
     P.UNSTACK: lambda g, r, h, **p: (g.apply(P.NP_STACK, **p),),
     P.UNCONCATENATE: lambda g, r, h, xs, **p: (g.apply(P.NP_CONCATENATE, **p), None),
 })

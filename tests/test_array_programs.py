@@ -90,6 +90,31 @@ def concatenated(x, y):
     return np.sum(z ** 2)
 
 
+def recurrent_network(W, U, xs, h0):
+    h = h0
+    hs = []
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t])
+        hs.append(h)
+    H = np.stack(hs)
+    return np.sum(H ** 2) + np.sum(hs[-1])
+
+
+def gather_by_comprehension(x):
+    parts = [x[i] * 2.0 for i in range(len(x))]
+    return sum(parts) + np.sum(np.array(parts) ** 2)
+
+
+def ragged_list(x):
+    pieces = [x[:2], x[2:] * 3.0]
+    return np.sum(np.concatenate(pieces) ** 2) + np.sum(pieces[1])
+
+
+def list_arithmetic(x):
+    xs = [x, x]
+    return np.sum(xs + xs)
+
+
 def writes_into_its_parameter(x):
     x[0] = x[1] * 3.0
     return np.sum(x ** 2)
@@ -108,6 +133,11 @@ CASES = [
     (loops_over_sequences, (np.array([1.0, 2.0, 3.0]),)),
     (tuple_values, (0.7,)),
     (concatenated, (np.array([1.0, 2.0]), np.array([3.0]))),
+    (recurrent_network, (np.array([[0.5, -0.2], [0.3, 0.8]]),
+                         np.array([[0.1, 0.2, 0.3], [0.4, -0.5, 0.6]]),
+                         np.arange(12.0).reshape(4, 3) * 0.1, np.array([0.1, -0.2]))),
+    (gather_by_comprehension, (np.array([1.0, 2.0, 3.0]),)),
+    (ragged_list, (np.array([1.0, 2.0, 3.0, 4.0, 5.0]),)),
 ]
 IDS = [f.__name__ for f, _ in CASES]
 
@@ -167,3 +197,16 @@ def masked_write_array(x):
     y = x * 2.0
     y[y < 0] = 0.0
     return y
+
+
+def test_a_list_appended_to_in_a_loop_is_not_copied():
+    text = s2sad.source(s2sad.grad(recurrent_network, wrt=(0, 1)))
+    assert "hs.copy()" not in text and "hs.append(h)" in text
+
+
+def test_arithmetic_on_lists_is_a_located_error():
+    for transform in (s2sad.grad, s2sad.jvp):
+        with pytest.raises(s2sad.UnsupportedSyntax if hasattr(s2sad, "UnsupportedSyntax")
+                           else s2sad.CompileError) as info:
+            transform(list_arithmetic)
+        assert "list" in str(info.value) and info.value.lineno is not None

@@ -40,6 +40,7 @@ from ..ir import (
 from ..primitives import Prim
 from ..rules import MULTI_TANGENT, TANGENT, Builder
 from . import activity, shapes
+from .reverse import _no_list_arithmetic as no_list_arithmetic
 from .reverse import _no_rule as reverse_no_rule
 
 ZERO = Const(0.0)
@@ -110,6 +111,7 @@ class _Forward:
         build.family = "math" if stmt.prim.value.startswith("math.") or (
             spec.call is None and all(self.shapes.scalar(a) for a in stmt.args)) else "np"
         params = {k: v.value for k, v in stmt.params}
+        no_list_arithmetic(stmt, self.shapes)
         args = [build.sym(a) for a in stmt.args]
         has = [spec.is_diff(k) and isinstance(a, Var) and a in self.tangent
                for k, a in enumerate(stmt.args)]
@@ -153,7 +155,8 @@ class _Forward:
     def indexed_write(self, stmt: Op, has: list[bool], build: Builder) -> Value:
         """``x.1 = setitem x v i`` has tangent ``setitem dx dv i`` (zeros where none)."""
         x, v, *where = stmt.args
-        dx = self.tangent[x] if has[0] else build.op(Prim.NP_ZEROS_LIKE, x)
+        zeros = Prim.ZEROS_LIKE if self.shapes.is_list(x) else Prim.NP_ZEROS_LIKE
+        dx = self.tangent[x] if has[0] else build.op(zeros, x)
         dv = self.tangent[v] if has[1] else ZERO
         return build.op(stmt.prim, dx, dv, *where, params={k: c.value for k, c in stmt.params})
 

@@ -52,7 +52,7 @@ from __future__ import annotations
 import dataclasses
 
 from .. import naming
-from ..errors import NoDerivativeRule
+from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..ir import (
     Comment,
     Const,
@@ -161,7 +161,8 @@ class _Reverse:
         if v not in scope.adjoint:
             scope.adjoint[v] = contribution
             return
-        total = build.op(Prim.ADD, scope.adjoint[v], contribution, name=self.fresh_adjoint(v))
+        add = Prim.ADD_ITEMS if self.shapes.is_list(v) else Prim.ADD
+        total = build.op(add, scope.adjoint[v], contribution, name=self.fresh_adjoint(v))
         scope.adjoint[v] = total
         if not v.is_temp:
             scope.named[v] = total
@@ -173,7 +174,7 @@ class _Reverse:
             return
         existing = scope.adjoint.get(x)
         if existing is None or isinstance(existing, Const):
-            existing = build.op(Prim.NP_ZEROS_LIKE, x)
+            existing = self.zeros(x, build)
         pattern = dict(op.params)["index"].value
         unique = all(self.shapes.scalar(i) for i in op.args[1:])
         total = build.op(Prim.INDEX_ADD, existing, g, *op.args[1:],
@@ -190,7 +191,12 @@ class _Reverse:
         into reads by index)."""
         if v not in indexed or self.shapes.scalar(v):
             return ZERO
-        return build.op(Prim.NP_ZEROS_LIKE, like if like is not None else v)
+        return self.zeros(like if like is not None else v, build)
+
+    def zeros(self, v: Var, build: Builder) -> Var:
+        """Zeros to write into by index: an array like ``v``, or a list of zeros."""
+        prim = Prim.ZEROS_LIKE if self.shapes.is_list(v) else Prim.NP_ZEROS_LIKE
+        return build.op(prim, v)
 
     def tape_var(self) -> Var:
         if self.tape is None:
@@ -258,6 +264,7 @@ class _Reverse:
         build.family = "math" if stmt.prim.value.startswith("math.") or (
             spec.call is None and all(self.shapes.scalar(a) for a in stmt.args)) else "np"
         params = {k: v.value for k, v in stmt.params}
+        _no_list_arithmetic(stmt, self.shapes)
         if stmt.prim not in ADJOINT and stmt.prim not in MULTI_ADJOINT \
                 and stmt.prim not in _STRUCTURAL:
             raise _no_rule(stmt)
@@ -458,6 +465,15 @@ def _defined_inside(region: Region) -> set[Var]:
 
 
 _STRUCTURAL = {Prim.GETITEM, Prim.SETITEM, Prim.INDEX_ADD, Prim.LIST, Prim.TUPLE, Prim.APPEND}
+
+
+def _no_list_arithmetic(stmt: Op, facts: shapes.Shapes) -> None:
+    if stmt.prim.spec.elementwise and stmt.prim is not Prim.COPY \
+            and any(facts.is_list(a) for a in stmt.args):
+        raise UnsupportedSyntax.at(
+            stmt.loc, "arithmetic on a list (`+` joins lists, `*` repeats them) is not "
+            "differentiated; build the list with `append`, or make it an array with "
+            "`np.array(...)` first")
 
 
 def _no_rule(stmt: Op) -> NoDerivativeRule:

@@ -35,8 +35,12 @@ def _needs_numbers(prim: Prim) -> bool:
 
 
 class Shapes:
-    def __init__(self, scalar: set[Var]) -> None:
+    def __init__(self, scalar: set[Var], lists: set[Var] | None = None) -> None:
         self.scalars = frozenset(scalar)
+        self.lists = frozenset(lists or ())  # Python lists and tuples (not arrays)
+
+    def is_list(self, v: object) -> bool:
+        return isinstance(v, Var) and v in self.lists
 
     def scalar(self, v: object) -> bool:
         if isinstance(v, Var):
@@ -62,7 +66,7 @@ def analyze(fn: Function, known: tuple[Var, ...] = ()) -> Shapes:
         pass_.forward(fn.body)
         pass_.backward(fn.body, {p.var for p in fn.params})
         if (len(scalar), len(pass_.ndim)) == before:
-            return Shapes(scalar)
+            return Shapes(scalar, _lists(fn.body))
 
 
 _SAME_NDIM = {Prim.NP_ZEROS_LIKE, Prim.NP_ONES_LIKE, Prim.NP_COPY, Prim.ZEROS_LIKE,
@@ -304,6 +308,43 @@ class _Pass:
             self.mark(stmt.inits[k])
         if stmt.body.yields[k] in _computed(stmt.body):
             self.mark(stmt.body.yields[k])
+
+
+_CONTAINERS = {Prim.LIST, Prim.TUPLE, Prim.APPEND, Prim.SPREAD, Prim.UNCONCATENATE}
+
+
+def _lists(body: tuple[Stmt, ...]) -> set[Var]:
+    """The values that are Python lists or tuples: built as such, or carried from them."""
+    found: set[Var] = set()
+    while True:
+        before = len(found)
+        _collect_lists(body, found)
+        if len(found) == before:
+            return found
+
+
+def _collect_lists(body: tuple[Stmt, ...], found: set[Var]) -> None:
+    for stmt in body:
+        if isinstance(stmt, Op):
+            if stmt.prim in _CONTAINERS or (stmt.prim in (Prim.COPY, Prim.SETITEM)
+                                            and stmt.args[0] in found):
+                found.update(stmt.results)
+        elif isinstance(stmt, If):
+            _collect_lists(stmt.then.body, found)
+            _collect_lists(stmt.orelse.body, found)
+            for r, a, b in zip(stmt.results, stmt.then.yields, stmt.orelse.yields):
+                if a in found or b in found:
+                    found.add(r)
+        elif isinstance(stmt, (For, While)):
+            first = 1 if isinstance(stmt, For) else 0
+            params = stmt.body.params[first:]
+            conds = stmt.cond.params if isinstance(stmt, While) else params
+            for k, r in enumerate(stmt.results):
+                if stmt.inits[k] in found or stmt.body.yields[k] in found:
+                    found.update((r, params[k], conds[k]))
+            if isinstance(stmt, While):
+                _collect_lists(stmt.cond.body, found)
+            _collect_lists(stmt.body.body, found)
 
 
 def _computed(region: Region) -> set[Var]:
