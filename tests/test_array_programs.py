@@ -5,6 +5,8 @@ against reverse mode with the dot-product test."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -172,7 +174,7 @@ def test_writes_in_a_loop_are_in_place_and_the_tape_holds_only_numbers():
     assert ".copy()" not in text.split("for i in range")[1].split("tape.append")[0]
     assert "    y[i] = t11" in text
     assert "_unbroadcast" not in text  # y[i - 1] of a 1-d y is a number: shapes say so
-    assert "drecurrence_dy[t20] += t24" in text
+    assert re.search(r"\n        drecurrence_dy\[t\d+\] \+= t\d+\n", text)
 
 
 def test_the_callers_array_is_never_written_into():
@@ -206,7 +208,6 @@ def test_a_list_appended_to_in_a_loop_is_not_copied():
 
 def test_arithmetic_on_lists_is_a_located_error():
     for transform in (s2sad.grad, s2sad.jvp):
-        with pytest.raises(s2sad.UnsupportedSyntax if hasattr(s2sad, "UnsupportedSyntax")
-                           else s2sad.CompileError) as info:
+        with pytest.raises(s2sad.CompileError) as info:
             transform(list_arithmetic)
         assert "list" in str(info.value) and info.value.lineno is not None

@@ -805,3 +805,45 @@ def test_cleanup_passes_are_idempotent(f, run) -> None:
         verify(twice)
         assert format_function(twice) == format_function(once)
         assert twice == once
+
+
+def test_simplify_multiplies_by_a_spread_number_directly() -> None:
+    # t is shaped like x (2 * x), so t * (g spread over x's shape) is t * g
+    check(simplify.run(ir("""\
+        def f(x, y):
+            g = math.sin y
+            t = mul 2 x
+            %1 = unreduce g x
+            %2 = mul t %1
+            %3 = unreduce g y
+            %4 = mul t %3
+            return (%2, %4)
+    """)), """\
+        def f(x, y):
+            g = math.sin y
+            t = mul 2 x
+            %1 = unreduce g x
+            %2 = mul t g
+            %3 = unreduce g y
+            %4 = mul t %3
+            return (%2, %4)
+    """)
+
+
+def test_reverse_sums_before_it_negates() -> None:
+    # d(x - y)/dy is -g summed to y's shape: the sum of g, negated (smaller than -g)
+    check(reverse.run(ir("""\
+        def f(x, y):
+            d = sub x y
+            return d
+    """), (1,), cotangent=True), """\
+        def vjp_f(x, y, dddd):
+            d = sub x y
+            # adjoint of: d = sub x y
+            %1 = neg dddd
+            %2 = unbroadcast dddd y
+            %3 = neg %2
+            dddy = copy %3
+            keep d
+            return (d, (dddy,))
+    """)

@@ -303,7 +303,7 @@ class _Reverse:
                 continue
             value = contribution.value
             if spec.elementwise and not self.shapes.same_shape(stmt, k):
-                value = build.op(Prim.UNBROADCAST, value, arg)
+                value = _unbroadcast(value, arg, build)
             self.accumulate(arg, value, scope, build)
 
     def indexed_write(self, stmt: Op, g: Value, scope: _Scope, build: Builder) -> None:
@@ -465,6 +465,18 @@ def _defined_inside(region: Region) -> set[Var]:
 
 
 _STRUCTURAL = {Prim.GETITEM, Prim.SETITEM, Prim.INDEX_ADD, Prim.LIST, Prim.TUPLE, Prim.APPEND}
+
+
+def _unbroadcast(value: Value, like: Value, build: Builder) -> Var:
+    """``_unbroadcast(value, like)``; of a negation, the negation of the smaller sum
+    (``-_unbroadcast(g, y)`` rather than ``_unbroadcast(-g, y)``: the sum is linear)."""
+    for stmt in reversed(build.stmts):
+        if isinstance(stmt, Op) and stmt.results == (value,):
+            if stmt.prim is Prim.NEG:
+                summed = build.op(Prim.UNBROADCAST, stmt.args[0], like)
+                return build.op(Prim.NEG, summed)
+            break
+    return build.op(Prim.UNBROADCAST, value, like)
 
 
 def _no_list_arithmetic(stmt: Op, facts: shapes.Shapes) -> None:

@@ -23,7 +23,20 @@ proves nearly everything scalar and its adjoint is plain arithmetic::
 from __future__ import annotations
 
 from .. import index
-from ..ir import Const, For, Function, Global, If, Op, Region, Stmt, Value, Var, While
+from ..ir import (
+    Const,
+    For,
+    Function,
+    Global,
+    If,
+    Op,
+    Region,
+    Stmt,
+    Value,
+    Var,
+    While,
+    regions_of,
+)
 from ..primitives import Prim
 
 # operands that must be numbers (math.*, float(), builtin min/max)
@@ -35,9 +48,23 @@ def _needs_numbers(prim: Prim) -> bool:
 
 
 class Shapes:
-    def __init__(self, scalar: set[Var], lists: set[Var] | None = None) -> None:
+    def __init__(self, scalar: set[Var], lists: set[Var] | None = None,
+                 shape_of: dict[Var, Var] | None = None) -> None:
         self.scalars = frozenset(scalar)
         self.lists = frozenset(lists or ())  # Python lists and tuples (not arrays)
+        self.shape_of = dict(shape_of or {})  # value -> a value proved shaped like it
+
+    def same(self, a: object, b: object) -> bool:
+        """Are ``a`` and ``b`` proved to have one shape?"""
+        if a == b or (self.scalar(a) and self.scalar(b)):
+            return True
+        return isinstance(a, Var) and isinstance(b, Var) \
+            and self._root(a) == self._root(b)
+
+    def _root(self, v: Var) -> Var:
+        while v in self.shape_of:
+            v = self.shape_of[v]
+        return v
 
     def is_list(self, v: object) -> bool:
         return isinstance(v, Var) and v in self.lists
@@ -54,6 +81,8 @@ class Shapes:
         if self.scalar(op.result):
             return True
         arg = op.args[k]
+        if self.same(op.result, arg):
+            return True
         return all(self.scalar(a) or a == arg for j, a in enumerate(op.args) if j != k)
 
 
@@ -66,7 +95,7 @@ def analyze(fn: Function, known: tuple[Var, ...] = ()) -> Shapes:
         pass_.forward(fn.body)
         pass_.backward(fn.body, {p.var for p in fn.params})
         if (len(scalar), len(pass_.ndim)) == before:
-            return Shapes(scalar, _lists(fn.body))
+            return Shapes(scalar, _lists(fn.body), _same_shapes(fn.body, scalar))
 
 
 _SAME_NDIM = {Prim.NP_ZEROS_LIKE, Prim.NP_ONES_LIKE, Prim.NP_COPY, Prim.ZEROS_LIKE,
@@ -310,6 +339,30 @@ class _Pass:
             self.mark(stmt.body.yields[k])
 
 
+def _same_shapes(body: tuple[Stmt, ...], scalar: set[Var]) -> dict[Var, Var]:
+    """Each elementwise result whose other operands are numbers is shaped like the one
+    operand that may not be (``2 * t`` like ``t``); straight-line code, any depth."""
+    found: dict[Var, Var] = {}
+
+    def walk(stmts: tuple[Stmt, ...]) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, Op) and len(stmt.results) == 1 \
+                    and (stmt.prim.spec.elementwise or stmt.prim in _SAME_SHAPE):
+                arrays = {a for a in stmt.args
+                          if not (isinstance(a, Const) or a in scalar)}
+                if len(arrays) == 1:
+                    (only,) = arrays
+                    if isinstance(only, Var):
+                        found[stmt.result] = only
+            for region in regions_of(stmt):
+                walk(region.body)
+
+    walk(body)
+    return found
+
+
+_SAME_SHAPE = {Prim.NP_COPY, Prim.NP_ZEROS_LIKE, Prim.NP_ONES_LIKE, Prim.SETITEM,
+               Prim.INDEX_ADD}
 _CONTAINERS = {Prim.LIST, Prim.TUPLE, Prim.APPEND, Prim.SPREAD, Prim.UNCONCATENATE}
 
 

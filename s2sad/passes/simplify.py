@@ -15,6 +15,7 @@ reader follows survive, and a literal held in a named value is not propagated::
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from ..ir import (
     Comment,
@@ -55,6 +56,9 @@ def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var
                 body.append(stmt)
                 continue
             better = _simplify(stmt, defining, facts)
+            if isinstance(better, _Rewrite):  # the same value, computed more cheaply
+                stmt = Op(stmt.results, better.prim, better.args, (), stmt.loc)
+                better = None
             if better is not None:
                 if stmt.result.is_temp:
                     mapping[stmt.result] = better
@@ -65,11 +69,18 @@ def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var
     return tuple(body)
 
 
+@dataclass(frozen=True)
+class _Rewrite:
+    prim: Prim
+    args: tuple[Value, ...]
+
+
 def _is(v: Value, number: float) -> bool:
     return isinstance(v, Const) and type(v.value) in (int, float) and v.value == number
 
 
-def _simplify(op: Op, defining: dict[Var, Op], facts: shapes.Shapes) -> Value | None:
+def _simplify(op: Op, defining: dict[Var, Op], facts: shapes.Shapes
+              ) -> Value | _Rewrite | None:
     """The value ``op`` computes, when it can be given without computing (else None)."""
     p, args = op.prim, op.args
     if p is Prim.COPY:
@@ -92,6 +103,11 @@ def _simplify(op: Op, defining: dict[Var, Op], facts: shapes.Shapes) -> Value | 
             return x
         if _is(x, 1):
             return y
+        for a, b in ((x, y), (y, x)):  # a * (g spread over a's shape) is a * g
+            spread = defining.get(b) if isinstance(b, Var) else None
+            if spread is not None and spread.prim is Prim.UNREDUCE and not spread.params \
+                    and facts.scalar(spread.args[0]) and facts.same(a, spread.args[1]):
+                return _Rewrite(Prim.MUL, (a, spread.args[0]))
         if (_is(x, 0) and facts.scalar(y)) or (_is(y, 0) and facts.scalar(x)):
             return Const(0.0)  # an array times 0 is still an array of zeros: kept
     if p is Prim.DIV and _is(args[1], 1):
