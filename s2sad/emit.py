@@ -52,7 +52,7 @@ from .ir import (
 from .passes import shapes
 from .primitives import Prim
 
-_NEEDS_NP = {Prim.INDEX_ADD}  # np.add.at for indices that may repeat
+_NEEDS_NP = {Prim.INDEX_ADD, Prim.SETITEM_GRAD}  # np.add.at for indices that may repeat
 
 MODULES = {"math": math, "np": numpy}
 _BUILTINS_USED = {"range", "reversed", "float"}  # spelled by loops and non-finite constants
@@ -298,6 +298,7 @@ class _Aliases:
               Prim.GETITEM, Prim.NP_EXPAND_DIMS, Prim.NP_SQUEEZE, Prim.NP_BROADCAST_TO,
               Prim.NP_ASARRAY, Prim.UNBROADCAST, Prim.BROADCAST_LIKE, Prim.UNREDUCE,
               Prim.INDEX_ADD, Prim.UNSTACK, Prim.UNCONCATENATE}
+    _READ_ONLY = {Prim.UNREDUCE, Prim.BROADCAST_LIKE, Prim.NP_BROADCAST_TO}
 
     def __init__(self, facts: shapes.Shapes | None) -> None:
         self.parent: dict[Var, Var] = {}
@@ -359,6 +360,8 @@ class _Aliases:
                     self.holders.setdefault(item, set()).update(op.results)
         elif op.prim in self._VIEWS:
             self.union(*op.results, op.args[0])
+            if op.prim in self._READ_ONLY:  # np.broadcast_to gives a read-only view
+                self.foreign(op.result)
             for v in (*op.results, *op.args):
                 self.parent.setdefault(v, v) if isinstance(v, Var) else None
         elif op.prim in (Prim.PUSH, Prim.POP):
@@ -421,6 +424,10 @@ class _Printer:
             if params.get("copy"):  # not a view of the array: it is about to change
                 return gast.Call(gast.Attribute(item, "copy", gast.Load()), [], [])
             return item
+        if op.prim is Prim.SETITEM_GRAD:  # the index as an object: np.s_[...]
+            where = index.to_gast(params.pop("index", "_"), iter(args[1:]))
+            args = [args[0], gast.Subscript(_dotted("np.s_"), where, gast.Load())]
+            return gast.Call(_dotted(spec.call), args, [])
         if op.prim in (Prim.TUPLE, Prim.LIST):
             node = gast.Tuple if op.prim is Prim.TUPLE else gast.List
             return node(args, gast.Load())

@@ -88,6 +88,10 @@ class _Lowerer:
         # arrays that must not be written into, and why (they alias another name)
         self.shared: dict[str, str] = {}
         self.comprehensions = 0
+        # names bound to a view of another array (a slice, x.T, a reshape) and where
+        self.views: dict[str, tuple[str, int]] = {}
+        # views read after their array was written into: Python would show the write
+        self.stale: dict[str, str] = {}
         self.pending_items: list[tuple] = []  # a loop's items, read first in its body
 
     # --- the function ---------------------------------------------------------------
@@ -448,6 +452,7 @@ class _Lowerer:
                 why = self.shared.get(name)
                 if why is not None:
                     raise self.src.error(errors.UnsupportedSyntax, target, why)
+                self.check_view_write(name, target)
                 var = self.names.fresh(name)
                 self.emit(Prim.SETITEM, (base, new, *operands), stmt, var,
                           (("index", Const(pattern)),))
@@ -538,6 +543,14 @@ class _Lowerer:
             self.expr(value, var.name, into=var)
             self.env[target.id] = var
             self.shared.pop(target.id, None)
+            self.stale.pop(target.id, None)
+            self.views.pop(target.id, None)
+            for view, base in list(self.views.items()):  # views of the old value stay valid
+                if base == target.id:
+                    del self.views[view]
+            base = _view_base(value)
+            if base is not None and base in self.env:
+                self.views[target.id] = (base, self.src.loc(value).lineno)
             if isinstance(value, gast.Name) and value.id in self.env:
                 why = (f"`{target.id}` and `{value.id}` name the same array since line "
                        f"{value.lineno}, so this write would change both; s2sad keeps them "
@@ -588,6 +601,23 @@ class _Lowerer:
         else:
             raise unsupported(self.src, target)
 
+    def check_view_write(self, name: str, target: gast.AST) -> None:
+        """A write into ``name``: not through a view, and its views go stale."""
+        if name in self.views:
+            base, line = self.views[name]
+            raise self.src.error(
+                errors.UnsupportedSyntax, target,
+                f"`{name}` is a view of `{base}` (line {line}), so this write would change "
+                f"`{base}` too, which s2sad does not model; write `{name} = ....copy()` "
+                f"there")
+        for view, (base, line) in self.views.items():
+            if base == name:
+                self.stale[view] = (
+                    f"`{view}` is a view of `{base}` (line {line}) and `{base}` was written "
+                    f"into at line {self.src.loc(target).lineno}: Python shows the write "
+                    f"through `{view}`, "
+                    f"s2sad keeps the values apart; take a copy there (`.copy()`)")
+
     def returns_several(self, node: gast.Call) -> bool:
         if isinstance(node.func, gast.Attribute) and self.is_local(node.func.value):
             return False
@@ -605,6 +635,7 @@ class _Lowerer:
         why = self.shared.get(name)
         if why is not None:
             raise self.src.error(errors.UnsupportedSyntax, target, why)
+        self.check_view_write(name, target)
         pattern, operands = self.index(target.slice)
         var = self.names.fresh(name)
         self.emit(Prim.SETITEM, (self.env[name], value, *operands), node, var,
@@ -735,6 +766,22 @@ class _Lowerer:
         return self.emit(prim, (self.expr(node.value),), node, into)
 
     def subscript(self, node: gast.Subscript, into: Var | None) -> Value:
+        if isinstance(node.value, gast.Call) and self.returns_several(node.value) \
+                and isinstance(node.slice, gast.Constant) \
+                and isinstance(node.slice.value, int):  # np.linalg.slogdet(a)[1]
+            prim = prim_of_callable(self.resolve_callee_or_none(node.value.func))
+            n = prim.n_results[1] if prim is not Prim.SVD else 3
+            if prim is Prim.SVD and any(k.arg == "compute_uv" for k in node.value.keywords):
+                n = 1
+            results = self.call(node.value, None, n_results=n) if n > 1 else None
+            if results is None or not -n <= node.slice.value < n:
+                raise self.src.error(errors.UnsupportedSyntax, node,
+                                     "index the results of this call with a number in range")
+            picked = results[node.slice.value]
+            if into is not None:
+                self.emit(Prim.COPY, (picked,), node, into)
+                return into
+            return picked
         base = self.expr(node.value)
         pattern, operands = self.index(node.slice)
         return self.emit(Prim.GETITEM, (base, *operands), node, into,
@@ -834,6 +881,8 @@ class _Lowerer:
         return link(0, left, into)
 
     def load_name(self, node: gast.Name) -> Value:
+        if node.id in self.stale:
+            raise self.src.error(errors.UnsupportedSyntax, node, self.stale[node.id])
         if node.id in self.env:
             return self.env[node.id]
         if node.id in self.partial:
@@ -1057,6 +1106,31 @@ def _always_returns(statements: list[gast.stmt]) -> bool:
     if isinstance(last, gast.If):
         return _always_returns(last.body) and _always_returns(last.orelse)
     return False
+
+
+_VIEW_CALLS = {"reshape", "ravel", "transpose", "squeeze", "expand_dims", "broadcast_to"}
+
+
+def _view_base(node: gast.expr) -> str | None:
+    """The array ``node`` may be a view of (``y[1:]``, ``y[None]``, ``y.T``, ``y.reshape``)."""
+    if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
+        items = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        if any(isinstance(i, gast.Slice) or (isinstance(i, gast.Constant)
+                                              and i.value in (None, Ellipsis))
+               for i in items):
+            return node.value.id
+        return None
+    if isinstance(node, gast.Attribute) and node.attr == "T" \
+            and isinstance(node.value, gast.Name):
+        return node.value.id
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+            and node.func.attr in _VIEW_CALLS:
+        if isinstance(node.func.value, gast.Name) and node.func.value.id not in ("np",
+                                                                                  "numpy"):
+            return node.func.value.id  # y.reshape(...)
+        if node.args and isinstance(node.args[0], gast.Name):
+            return node.args[0].id  # np.reshape(y, ...)
+    return None
 
 
 def _targets(target: gast.expr) -> list[str]:

@@ -45,9 +45,10 @@ def _broadcast_like(g, x):
 
 def _unreduce(g, x, axis=None, keepdims=False):
     """g, the adjoint of a reduction of x over axis, broadcast back to the shape of x."""
-    if axis is not None and not keepdims:
+    x = np.asarray(x)
+    if axis is not None and not keepdims and np.ndim(g) > 0:
         g = np.expand_dims(g, axis)
-    return np.broadcast_to(np.asarray(g, dtype=np.result_type(g, x)), np.shape(x))
+    return np.broadcast_to(np.asarray(g, dtype=np.result_type(g, x)), x.shape)
 
 
 def _matmul_grad_a(g, a, b):
@@ -57,7 +58,7 @@ def _matmul_grad_a(g, a, b):
             return g * b
         return np.multiply.outer(g, b)
     if np.ndim(a) == 1:
-        return b @ g
+        return _unbroadcast(np.einsum("...ij,...j->...i", b, g), a)
     return _unbroadcast(g @ np.swapaxes(b, -1, -2), a)
 
 
@@ -66,17 +67,102 @@ def _matmul_grad_b(g, a, b):
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:
             return g * a
-        return np.multiply.outer(a, g)
+        return a[:, None] * np.expand_dims(g, -2)
     if np.ndim(b) == 1:
-        return g @ a if np.ndim(a) == 2 else _unbroadcast(np.einsum("...i,...ij->j", g, a), b)
+        return _unbroadcast(np.einsum("...i,...ij->...j", g, a), b)
     return _unbroadcast(np.swapaxes(a, -1, -2) @ g, b)
+
+
+def _dot_grad_a(g, a, b):
+    """The adjoint of a in np.dot(a, b): g contracted with b over b's other axes."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * b, a)
+    moved = np.moveaxis(b, -2 if np.ndim(b) > 1 else 0, -1)
+    rest = np.ndim(b) - 1
+    return np.tensordot(g, moved, axes=(list(range(np.ndim(g) - rest, np.ndim(g))),
+                                        list(range(rest))))
+
+
+def _dot_grad_b(g, a, b):
+    """The adjoint of b in np.dot(a, b): a contracted with g over a's other axes."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * a, b)
+    lead = np.ndim(a) - 1
+    part = np.tensordot(a, g, axes=(list(range(lead)), list(range(lead))))
+    return np.moveaxis(part, 0, -2 if np.ndim(b) > 1 else 0)
+
+
+def _inner_grad_a(g, a, b):
+    """The adjoint of a in np.inner(a, b) (which sums over the last axes of both)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * b, a)
+    rest = np.ndim(b) - 1
+    return np.tensordot(g, b, axes=(list(range(np.ndim(g) - rest, np.ndim(g))),
+                                    list(range(rest))))
+
+
+def _inner_grad_b(g, a, b):
+    """The adjoint of b in np.inner(a, b)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * a, b)
+    lead = np.ndim(a) - 1
+    return np.tensordot(g, a, axes=(list(range(lead)), list(range(lead))))
+
+
+def _trace_grad(g, x):
+    """The adjoint of np.trace(x): g on the diagonal of the first two axes."""
+    eye = np.eye(np.shape(x)[0], np.shape(x)[1], dtype=np.result_type(g, x))
+    return np.einsum("ij,...->ij...", eye, g)
+
+
+def _trace_last(m):
+    """The trace of a matrix, or of each matrix in a stack."""
+    return np.trace(m, axis1=-2, axis2=-1)
+
+
+def _det_grad(g, det, a):
+    """The adjoint of a in det(a) (each matrix of a stack): g det(a) inv(a)ᵀ."""
+    return np.asarray(g * det)[..., None, None] * _mT(np.linalg.inv(a))
+
+
+def _logdet_grad(g, a):
+    """The adjoint of a in slogdet(a)'s log|det|: g inv(a)ᵀ."""
+    return np.asarray(g)[..., None, None] * _mT(np.linalg.inv(a))
+
+
+def _setitem_grad(g, index):
+    """The adjoint of v in x[index] = v: g[index], except where a later write in the same
+    assignment (a repeated index) took the entry."""
+    owner = np.full(np.shape(g), -1)
+    written = owner[index]
+    order = np.arange(np.size(written)).reshape(np.shape(written))
+    owner[index] = order
+    return np.where(owner[index] == order, g[index], 0)
 
 
 def _extremum_grad(g, r, x, axis=None, keepdims=False):
     """The adjoint of max or min of x: g shared equally by the entries that attain r."""
     hit = x == _unreduce(r, x, axis, keepdims)
     count = np.sum(hit, axis=axis, keepdims=True)
-    return _unreduce(g, x, axis, keepdims) * hit / count
+    share = np.divide(hit, count, dtype=np.result_type(x, 1.0))
+    return _unreduce(g, x, axis, keepdims) * share
+
+
+def _prod_grad(g, x, axis=None, keepdims=False):
+    """The adjoint of np.prod(x, axis): g times the product of the other entries, by
+    products from the left and from the right (exact where x has zeros, unlike prod / x)."""
+    x = np.asarray(x)
+    axes = tuple(range(x.ndim)) if axis is None else tuple(
+        a % x.ndim for a in np.atleast_1d(axis))
+    rest = [i for i in range(x.ndim) if i not in axes]
+    moved = np.transpose(x, rest + list(axes))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    ones = np.ones_like(flat[..., :1])
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)
+    others = (left * right[..., ::-1]).reshape(moved.shape)
+    others = np.transpose(others, np.argsort(rest + list(axes)))
+    return _unreduce(g, x, axis, keepdims) * others
 
 
 def _spread(g, xs):
@@ -207,6 +293,14 @@ def _einsum_grad(spec, g, other, mine):
     """The adjoint of the first operand of np.einsum(spec, mine, other), given g."""
     inputs, output = spec.replace(" ", "").split("->")
     a, b = inputs.split(",")
+    if "..." in spec:  # name the axes the ellipses stand for, right-aligned
+        free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec]
+        n_a = np.ndim(mine) - len(a.replace("...", ""))
+        n_b = np.ndim(other) - len(b.replace("...", ""))
+        n = max(n_a, n_b)
+        a = a.replace("...", "".join(free[n - n_a:n]))
+        b = b.replace("...", "".join(free[n - n_b:n]))
+        output = output.replace("...", "".join(free[:n]))
     letters = "".join(dict.fromkeys(a))  # a repeated index (a diagonal) once
     if not set(a) <= set(b) | set(output):  # an index summed over a alone: broadcast it
         ones = np.ones(np.einsum(f"{a}->{letters}", mine).shape)
@@ -246,6 +340,16 @@ DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_matmul_grad_a": (("_unbroadcast",), ("np",)),
     "_matmul_grad_b": (("_unbroadcast",), ("np",)),
     "_extremum_grad": (("_unreduce",), ("np",)),
+    "_prod_grad": (("_unreduce",), ("np",)),
+    "_dot_grad_a": (("_unbroadcast",), ("np",)),
+    "_dot_grad_b": (("_unbroadcast",), ("np",)),
+    "_inner_grad_a": (("_unbroadcast",), ("np",)),
+    "_inner_grad_b": (("_unbroadcast",), ("np",)),
+    "_trace_grad": ((), ("np",)),
+    "_trace_last": ((), ("np",)),
+    "_det_grad": (("_mT",), ("np",)),
+    "_logdet_grad": (("_mT",), ("np",)),
+    "_setitem_grad": ((), ("np",)),
     "_spread": ((), ("np",)),
     "_add_items": ((), ()),
     "_unstack": ((), ("np",)),

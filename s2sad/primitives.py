@@ -200,6 +200,17 @@ class Prim(enum.Enum):
     MATMUL_GRAD_A = "matmul_grad_a"  # the adjoint of a in a @ b
     MATMUL_GRAD_B = "matmul_grad_b"  # the adjoint of b in a @ b
     EXTREMUM_GRAD = "extremum_grad"  # the adjoint of max/min over axis
+    PROD_GRAD = "prod_grad"
+    DOT_GRAD_A = "dot_grad_a"
+    DOT_GRAD_B = "dot_grad_b"
+    INNER_GRAD_A = "inner_grad_a"
+    INNER_GRAD_B = "inner_grad_b"
+    TRACE_GRAD = "trace_grad"
+    TRACE_LAST = "trace_last"
+    MT = "mT"  # the last two axes swapped
+    DET_GRAD = "det_grad"
+    LOGDET_GRAD = "logdet_grad"
+    SETITEM_GRAD = "setitem_grad"  # g[index], where later duplicate writes took it
 
     @property
     def spec(self) -> PrimSpec:
@@ -404,6 +415,18 @@ SPEC.update({
     P.MATMUL_GRAD_B: PrimSpec(None, (3, 3), call="_matmul_grad_b", diff=(0, 1)),
     P.EXTREMUM_GRAD: PrimSpec(None, (3, 3), call="_extremum_grad", diff=(0,),
                               keywords=_AXIS),
+    P.PROD_GRAD: PrimSpec(None, (2, 2), call="_prod_grad", keywords=_AXIS),
+    P.DOT_GRAD_A: PrimSpec(None, (3, 3), call="_dot_grad_a", diff=(0, 2)),
+    P.DOT_GRAD_B: PrimSpec(None, (3, 3), call="_dot_grad_b", diff=(0, 1)),
+    P.INNER_GRAD_A: PrimSpec(None, (3, 3), call="_inner_grad_a", diff=(0, 2)),
+    P.INNER_GRAD_B: PrimSpec(None, (3, 3), call="_inner_grad_b", diff=(0, 1)),
+    P.TRACE_GRAD: PrimSpec(None, (2, 2), call="_trace_grad", diff=(0,)),
+    P.TRACE_LAST: PrimSpec(None, (1, 1), call="_trace_last"),
+    P.MT: PrimSpec(None, (1, 1), call="_mT"),
+    P.DET_GRAD: PrimSpec(None, (3, 3), call="_det_grad"),
+    P.LOGDET_GRAD: PrimSpec(None, (2, 2), call="_logdet_grad"),
+    P.SETITEM_GRAD: PrimSpec(None, (1, 1 << 20), call="_setitem_grad", diff=(0,),
+                             keywords=(("index", "_"),)),
 })
 for _name, _fn in (("zeros", "zeros"), ("ones", "ones"), ("eye", "eye"),
                    ("arange", "arange"), ("linspace", "linspace"), ("full", "full")):

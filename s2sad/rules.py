@@ -298,14 +298,14 @@ def _norm_tangent(d: Sym, r: Sym, x: Sym, axis=None, keepdims=False) -> Sym:
 
 TANGENT.update({
     P.NP_SQUARE: (lambda d, r, x: 2 * x * d,),
-    P.NP_WHERE: (lambda d, r, c, x, y: _where(c, d, 0.0),
+    P.NP_WHERE: (None, lambda d, r, c, x, y: _where(c, d, 0.0),
                  lambda d, r, c, x, y: _where(c, 0.0, d)),
     P.NP_CLIP: (lambda d, r, x, lo, hi: d * (lo <= x) * (x <= hi),
                 lambda d, r, x, lo, hi: d * (x < lo),
                 lambda d, r, x, lo, hi: d * (x > hi)),
     P.NP_SUM: (lambda d, r, x, **p: call(P.NP_SUM, d, **p),),
     P.NP_MEAN: (lambda d, r, x, **p: call(P.NP_MEAN, d, **p),),
-    P.NP_PROD: (lambda d, r, x, **p: call(P.NP_SUM, unreduce(r, x, **p) / x * d, **p),),
+    P.NP_PROD: (lambda d, r, x, **p: call(P.NP_SUM, call(P.PROD_GRAD, 1.0, x, **p) * d, **p),),
     P.NP_MAX: (_extremum_tangent,),
     P.NP_MIN: (_extremum_tangent,),
     P.NP_VAR: (lambda d, r, x, axis=None, ddof=0, keepdims=False: call(
@@ -332,6 +332,8 @@ TANGENT.update({
     P.NP_BROADCAST_TO: (lambda d, r, x, shape: call(P.NP_BROADCAST_TO, d, shape),),
     P.GETITEM: (lambda d, r, x, *i, index: call(P.GETITEM, d, *i, index=index),),
     P.UNBROADCAST: (lambda d, r, g, x: call(P.UNBROADCAST, d, x),),
+    P.MT: (lambda d, r, x: d.apply(P.MT),),
+    P.TRACE_LAST: (lambda d, r, x: d.apply(P.TRACE_LAST),),
     P.BROADCAST_LIKE: (lambda d, r, g, x: call(P.BROADCAST_LIKE, d, x),),
     P.UNREDUCE: (lambda d, r, g, x, **p: call(P.UNREDUCE, d, x, **p),),
 })
@@ -351,7 +353,7 @@ ADJOINT.update({
     P.NP_CLIP: lambda g, r, x, lo, hi: (g * (lo <= x) * (x <= hi), g * (x < lo), g * (x > hi)),
     P.NP_SUM: lambda g, r, x, **p: (unreduce(g, x, **p),),
     P.NP_MEAN: lambda g, r, x, **p: (unreduce(g, x, **p) * (size(r) / size(x)),),
-    P.NP_PROD: lambda g, r, x, **p: (unreduce(g * r, x, **p) / x,),
+    P.NP_PROD: lambda g, r, x, **p: (call(P.PROD_GRAD, g, x, **p),),
     P.NP_MAX: lambda g, r, x, **p: (call(P.EXTREMUM_GRAD, g, r, x, **p),),
     P.NP_MIN: lambda g, r, x, **p: (call(P.EXTREMUM_GRAD, g, r, x, **p),),
     P.NP_VAR: _var_adjoint,
@@ -360,13 +362,13 @@ ADJOINT.update({
     P.MATMUL: lambda g, r, x, y: (call(P.MATMUL_GRAD_A, g, x, y), call(P.MATMUL_GRAD_B, g, x, y)),
     P.NP_MATMUL: lambda g, r, x, y: (call(P.MATMUL_GRAD_A, g, x, y),
                                      call(P.MATMUL_GRAD_B, g, x, y)),
-    P.NP_DOT: lambda g, r, x, y: (call(P.MATMUL_GRAD_A, g, x, y),
-                                  call(P.MATMUL_GRAD_B, g, x, y)),
-    P.NP_OUTER: lambda g, r, x, y: (g @ y, x @ g),
-    P.NP_INNER: lambda g, r, x, y: (g * y, g * x),
-    P.NP_TRACE: lambda g, r, x: (g * call(P.NP_EYE, call(P.GETITEM, x.apply(P.SHAPE), 0,
-                                                           index="_"),
-                                          call(P.GETITEM, x.apply(P.SHAPE), 1, index="_")),),
+    P.NP_DOT: lambda g, r, x, y: (call(P.DOT_GRAD_A, g, x, y), call(P.DOT_GRAD_B, g, x, y)),
+    P.NP_OUTER: lambda g, r, x, y: (  # np.outer flattens its operands
+        call(P.NP_RESHAPE, g @ y.apply(P.NP_RAVEL), x.apply(P.SHAPE)),
+        call(P.NP_RESHAPE, x.apply(P.NP_RAVEL) @ g, y.apply(P.SHAPE))),
+    P.NP_INNER: lambda g, r, x, y: (call(P.INNER_GRAD_A, g, x, y),
+                                    call(P.INNER_GRAD_B, g, x, y)),
+    P.NP_TRACE: lambda g, r, x: (call(P.TRACE_GRAD, g, x),),
     P.NP_TRANSPOSE: lambda g, r, x, axes=None: (
         g.apply(P.NP_TRANSPOSE, axes=None if axes is None else _inverse(axes)),),
     P.T: lambda g, r, x: (g.apply(P.T),),
@@ -376,6 +378,7 @@ ADJOINT.update({
     P.NP_SQUEEZE: lambda g, r, x, **p: (call(P.NP_RESHAPE, g, x.apply(P.SHAPE)),),
     P.NP_BROADCAST_TO: lambda g, r, x, shape: (call(P.UNBROADCAST, g, x), None),
     P.UNBROADCAST: lambda g, r, h, x: (call(P.BROADCAST_LIKE, g, h), None),
+    P.MT: lambda g, r, x: (g.apply(P.MT),),
     P.BROADCAST_LIKE: lambda g, r, h, x: (call(P.UNBROADCAST, g, h), None),
     P.UNREDUCE: lambda g, r, h, x, axis=None, keepdims=False: (
         call(P.NP_SUM, g, axis=axis, keepdims=keepdims), None),
@@ -420,12 +423,8 @@ ADJOINT.update({
 
 
 def _solve_adjoint(g, r, a, b):
-    gb = call(P.SOLVE, a.apply(P.T), g)
+    gb = call(P.SOLVE, a.apply(P.MT), g)
     return call(P.SOLVE_GRAD_A, gb, r), gb
-
-
-def _inv(a: Sym) -> Sym:
-    return a.apply(P.INV)
 
 
 def _swap_einsum(spec: str) -> str:
@@ -439,22 +438,23 @@ def _einsum_spec(spec: str) -> str:
     spec = spec.replace(" ", "")
     if "->" in spec:
         return spec
-    letters = spec.replace(",", "")
-    return spec + "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    letters = spec.replace(",", "").replace(".", "")
+    once = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return spec + "->" + ("..." if "..." in spec else "") + once
 
 
 TANGENT.update({
     P.SOLVE: (lambda d, r, a, b: -call(P.SOLVE, a, d @ r), lambda d, r, a, b: call(P.SOLVE, a, d)),
     P.INV: (lambda d, r, a: -(r @ d @ r),),
-    P.DET: (lambda d, r, a: r * call(P.NP_TRACE, call(P.SOLVE, a, d)),),
+    P.DET: (lambda d, r, a: r * call(P.TRACE_LAST, call(P.SOLVE, a, d)),),
     P.CHOLESKY: (lambda d, r, a: call(P.CHOLESKY_TANGENT, d, r),),
     P.NP_EINSUM: (lambda d, r, a, b, subscripts: call(P.NP_EINSUM, d, b, subscripts=subscripts),
                   lambda d, r, a, b, subscripts: call(P.NP_EINSUM, a, d, subscripts=subscripts)),
 })
 ADJOINT.update({
     P.SOLVE: _solve_adjoint,
-    P.INV: lambda g, r, a: (-(r.apply(P.T) @ g @ r.apply(P.T)),),
-    P.DET: lambda g, r, a: (g * r * _inv(a).apply(P.T),),
+    P.INV: lambda g, r, a: (-(r.apply(P.MT) @ g @ r.apply(P.MT)),),
+    P.DET: lambda g, r, a: (call(P.DET_GRAD, g, r, a),),
     P.CHOLESKY: lambda g, r, a: (call(P.CHOLESKY_GRAD, g, r),),
     P.NP_EINSUM: lambda g, r, a, b, subscripts: (
         call(P.EINSUM_GRAD, _einsum_spec(subscripts), g, b, a),
@@ -485,14 +485,14 @@ def _svd_adjoint(gs, rs, a, full_matrices=True, compute_uv=True):
 
 def _slogdet_tangent(ds, rs, a):
     (da,) = ds
-    return None, call(P.NP_TRACE, call(P.SOLVE, a, da))
+    return None, call(P.TRACE_LAST, call(P.SOLVE, a, da))
 
 
 def _slogdet_adjoint(gs, rs, a):
     _, glogdet = gs
     if glogdet is None:
         return (None,)
-    return (glogdet * _inv(a).apply(P.T),)
+    return (call(P.LOGDET_GRAD, glogdet, a),)
 
 
 # Primitives with several results (slogdet, svd) take and give tuples:

@@ -245,6 +245,20 @@ CORPUS = [
             z[0] = 1.0
             return z
         """, U, 4, 4, "same array", "copy()"),
+    bad("view-read-after-write", """
+        def f(x, v):
+            y = x.copy()
+            a = y[0:2]
+            y[0] = v
+            return a * 2.0
+        """, U, 5, 11, "`a` is a view of `y` (line 3)", "written into at line 4", "copy"),
+    bad("write-through-view", """
+        def f(x):
+            y = x * 2.0
+            a = y.T
+            a[0] = 1.0
+            return y
+        """, U, 4, 4, "`a` is a view of `y`", "copy()"),
     bad("subscript-store-into-expression", """
         def f(x):
             y = x * 2.0

@@ -137,7 +137,11 @@ class _Forward:
             return
         r = build.sym(stmt.result)
         parts = [rule(build.sym(self.tangent[a]), r, *args, **params)
-                 for rule, a, h in zip(TANGENT[stmt.prim], stmt.args, has) if h]
+                 for rule, a, h in zip(TANGENT[stmt.prim], stmt.args, has)
+                 if h and rule is not None]
+        if not parts:  # varied only through operands without a derivative
+            self.name_tangent(stmt.result, self.zero_of(stmt.result, build), build)
+            return
         total = parts[0]
         for part in parts[1:]:
             total = total + part

@@ -314,9 +314,13 @@ class _Reverse:
         x, v, *where = stmt.args
         pattern = dict(stmt.params)["index"]
         if self.facts.active(v):
-            copy = stmt.prim is Prim.SETITEM and self.facts.active(x)  # g[i] is zeroed next
-            part = build.op(Prim.GETITEM, g, *where,
-                            params={"index": pattern.value, "copy": copy})
+            unique = all(self.shapes.scalar(i) for i in where)
+            if stmt.prim is Prim.SETITEM and not unique:  # an index may repeat: last wins
+                part = build.op(Prim.SETITEM_GRAD, g, *where, params={"index": pattern.value})
+            else:
+                copy = stmt.prim is Prim.SETITEM and self.facts.active(x)  # g[i] is zeroed next
+                part = build.op(Prim.GETITEM, g, *where,
+                                params={"index": pattern.value, "copy": copy})
             if not self.shapes.scalar(v):
                 part = build.op(Prim.UNBROADCAST, part, v)
             self.accumulate(v, part, scope, build)
