@@ -496,6 +496,8 @@ class _Printer:
                 text = stmt.text
             elif stmt.of.prim.spec.in_place:
                 text = f"{stmt.text}: {self.in_place(stmt.of)[-1]}"
+            elif stmt.of.effect:
+                text = f"{stmt.text}: {self.tape_op(stmt.of)}"
             else:
                 text = f"{stmt.text}: {self.assignment(stmt.of)}"
             return ["# " + text]

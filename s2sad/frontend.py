@@ -85,12 +85,11 @@ class _Lowerer:
         self.stacks = {n.func.value.id for n in gast.walk(src.node)
                        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
                        and n.func.attr == "pop" and isinstance(n.func.value, gast.Name)}
-        # arrays that must not be written into, and why (they alias another name)
-        self.shared: dict[str, str] = {}
+        # names sharing storage (y = x, a = y[1:], a = y.T): name -> {other: how}
+        self.links: dict[str, dict[str, str]] = {}
         self.comprehensions = 0
-        # names bound to a view of another array (a slice, x.T, a reshape) and where
-        self.views: dict[str, tuple[str, int]] = {}
-        # views read after their array was written into: Python would show the write
+        # names read after a name sharing their storage was written into: Python would
+        # show the write, s2sad does not
         self.stale: dict[str, str] = {}
         self.pending_items: list[tuple] = []  # a loop's items, read first in its body
 
@@ -449,10 +448,7 @@ class _Lowerer:
                                          f"supported")
                 new = self.emit(prim, (old, self.expr(stmt.value)), stmt)
                 name = target.value.id
-                why = self.shared.get(name)
-                if why is not None:
-                    raise self.src.error(errors.UnsupportedSyntax, target, why)
-                self.check_view_write(name, target)
+                self.written(name, target)
                 var = self.names.fresh(name)
                 self.emit(Prim.SETITEM, (base, new, *operands), stmt, var,
                           (("index", Const(pattern)),))
@@ -483,9 +479,7 @@ class _Lowerer:
                     raise self.src.error(errors.UnsupportedSyntax, call,
                                          "`.append` takes one value")
                 name = call.func.value.id
-                why = self.shared.get(name)
-                if why is not None:
-                    raise self.src.error(errors.UnsupportedSyntax, call, why)
+                self.written(name, call)
                 item = self.expr(call.args[0])
                 var = self.names.fresh(name)
                 self.emit(Prim.APPEND, (self.env[name], item), stmt, var)
@@ -542,20 +536,15 @@ class _Lowerer:
             var = self.names.fresh(target.id)
             self.expr(value, var.name, into=var)
             self.env[target.id] = var
-            self.shared.pop(target.id, None)
-            self.stale.pop(target.id, None)
-            self.views.pop(target.id, None)
-            for view, base in list(self.views.items()):  # views of the old value stay valid
-                if base == target.id:
-                    del self.views[view]
+            self.rebound(target.id)
+            line = self.src.loc(value).lineno
             base = _view_base(value)
             if base is not None and base in self.env:
-                self.views[target.id] = (base, self.src.loc(value).lineno)
-            if isinstance(value, gast.Name) and value.id in self.env:
-                why = (f"`{target.id}` and `{value.id}` name the same array since line "
-                       f"{value.lineno}, so this write would change both; s2sad keeps them "
-                       f"apart, so write `{target.id} = {value.id}.copy()` there")
-                self.shared[target.id] = self.shared[value.id] = why
+                self.link(target.id, f"is a view of `{base}` (line {line})",
+                          base, f"has a view `{target.id}` (line {line})")
+            elif isinstance(value, gast.Name) and value.id in self.env:
+                self.link(target.id, f"names the same array as `{value.id}` (line {line})",
+                          value.id, f"names the same array as `{target.id}` (line {line})")
         elif isinstance(target, (gast.Tuple, gast.List)):
             starred = next((t for t in target.elts if isinstance(t, gast.Starred)), None)
             if starred is not None:
@@ -601,22 +590,27 @@ class _Lowerer:
         else:
             raise unsupported(self.src, target)
 
-    def check_view_write(self, name: str, target: gast.AST) -> None:
-        """A write into ``name``: not through a view, and its views go stale."""
-        if name in self.views:
-            base, line = self.views[name]
-            raise self.src.error(
-                errors.UnsupportedSyntax, target,
-                f"`{name}` is a view of `{base}` (line {line}), so this write would change "
-                f"`{base}` too, which s2sad does not model; write `{name} = ....copy()` "
-                f"there")
-        for view, (base, line) in self.views.items():
-            if base == name:
-                self.stale[view] = (
-                    f"`{view}` is a view of `{base}` (line {line}) and `{base}` was written "
-                    f"into at line {self.src.loc(target).lineno}: Python shows the write "
-                    f"through `{view}`, "
-                    f"s2sad keeps the values apart; take a copy there (`.copy()`)")
+    def link(self, a: str, a_is: str, b: str, b_is: str) -> None:
+        """``a`` and ``b`` share storage (a copy of the name, or a view)."""
+        self.links.setdefault(a, {})[b] = a_is
+        self.links.setdefault(b, {})[a] = b_is
+
+    def rebound(self, name: str) -> None:
+        """``name`` now holds a new value: it shares storage with nothing."""
+        self.stale.pop(name, None)
+        for other in self.links.pop(name, {}):
+            self.links.get(other, {}).pop(name, None)
+
+    def written(self, name: str, at: gast.AST) -> None:
+        """A write into ``name``: whatever shares its storage, read later, would see it in
+        Python but not in s2sad, which keeps values apart; such reads become errors."""
+        line = self.src.loc(at).lineno
+        for other in self.links.get(name, {}):
+            relation = self.links[other][name]  # how `other` relates to `name`
+            self.stale[other] = (
+                f"`{other}` {relation}, and `{name}` was written into at line {line}: "
+                f"Python shows that write through `{other}`, s2sad keeps the two apart; "
+                f"make `{other}` a copy (`.copy()`) where it is made")
 
     def returns_several(self, node: gast.Call) -> bool:
         if isinstance(node.func, gast.Attribute) and self.is_local(node.func.value):
@@ -632,10 +626,7 @@ class _Lowerer:
                 "only a local array can be written into (`x[i] = v` where `x` is a "
                 "variable of the function)")
         name = target.value.id
-        why = self.shared.get(name)
-        if why is not None:
-            raise self.src.error(errors.UnsupportedSyntax, target, why)
-        self.check_view_write(name, target)
+        self.written(name, target)
         pattern, operands = self.index(target.slice)
         var = self.names.fresh(name)
         self.emit(Prim.SETITEM, (self.env[name], value, *operands), node, var,

@@ -243,8 +243,9 @@ CORPUS = [
             y = x * 2.0
             z = y
             z[0] = 1.0
-            return z
-        """, U, 4, 4, "same array", "copy()"),
+            return z + y
+        """, U, 5, 15, "`y` names the same array as `z` (line 3)", "written into at line 4",
+        "copy()"),
     bad("view-read-after-write", """
         def f(x, v):
             y = x.copy()
@@ -258,7 +259,7 @@ CORPUS = [
             a = y.T
             a[0] = 1.0
             return y
-        """, U, 4, 4, "`a` is a view of `y`", "copy()"),
+        """, U, 5, 11, "`y` has a view `a` (line 3)", "written into at line 4", "copy()"),
     bad("subscript-store-into-expression", """
         def f(x):
             y = x * 2.0

@@ -14,30 +14,32 @@ the value the body yields for it is. Example, differentiating with respect to ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..errors import UnsupportedSyntax
 from ..ir import Comment, For, Function, If, Op, Stmt, Var, While, out_values
 from ..primitives import Prim
+from . import tapes
 
 
 @dataclass(frozen=True)
 class Activity:
     varied: frozenset[Var]
     useful: frozenset[Var]
+    tape_pairs: dict = field(default_factory=dict)  # id(pop) -> push and back (tapes.pairs)
 
     def active(self, v: object) -> bool:
         return isinstance(v, Var) and v in self.varied and v in self.useful
 
 
 def analyze(fn: Function, wrt: tuple[Var, ...]) -> Activity:
+    matched = tapes.pairs(fn)
     varied: set[Var] = set(wrt)
-    while _forward(fn.body, varied):
+    while _forward(fn.body, varied, matched):
         pass
     useful: set[Var] = {v for v in out_values(fn.out) if isinstance(v, Var)}
-    while _backward(fn.body, useful):
+    while _backward(fn.body, useful, matched):
         pass
-    return Activity(frozenset(varied), frozenset(useful))
+    return Activity(frozenset(varied), frozenset(useful), matched)
 
 
 def _add(target: set[Var], values: object) -> bool:
@@ -46,22 +48,23 @@ def _add(target: set[Var], values: object) -> bool:
     return bool(new)
 
 
-def _forward(body: tuple[Stmt, ...], varied: set[Var]) -> bool:
+def _forward(body: tuple[Stmt, ...], varied: set[Var], matched: dict) -> bool:
     """One sweep in program order; True if anything became varied."""
     changed = False
     for stmt in body:
         if isinstance(stmt, Op):
-            if stmt.prim is Prim.PUSH and any(a in varied for a in stmt.args):
-                raise UnsupportedSyntax.at(
-                    stmt.loc, "this stores a value being differentiated on a tape (it is "
-                    "the derivative of a loop); derivatives through a tape are not "
-                    "supported yet, so differentiate the original function instead")
+            if stmt.prim is Prim.POP:  # what comes off a tape is what went on
+                push = matched[id(stmt)]
+                changed |= _add(varied, (r for r, a in zip(stmt.results, push.args[1:])
+                                         if a in varied))
+                continue
             spec = stmt.prim.spec
             if spec.active and any(a in varied for k, a in enumerate(stmt.args)
                                    if spec.is_diff(k)):
                 changed |= _add(varied, stmt.results)
         elif isinstance(stmt, If):
-            changed |= _forward(stmt.then.body, varied) | _forward(stmt.orelse.body, varied)
+            changed |= _forward(stmt.then.body, varied, matched) \
+                | _forward(stmt.orelse.body, varied, matched)
             for r, a, b in zip(stmt.results, stmt.then.yields, stmt.orelse.yields):
                 if a in varied or b in varied:
                     changed |= _add(varied, (r,))
@@ -76,17 +79,21 @@ def _forward(body: tuple[Stmt, ...], varied: set[Var]) -> bool:
                         targets.append(stmt.cond.params[k])
                     changed |= _add(varied, targets)
             for region in regions:
-                changed |= _forward(region.body, varied)
+                changed |= _forward(region.body, varied, matched)
         elif not isinstance(stmt, Comment):  # pragma: no cover - the Stmt union is closed
             raise TypeError(stmt)
     return changed
 
 
-def _backward(body: tuple[Stmt, ...], useful: set[Var]) -> bool:
+def _backward(body: tuple[Stmt, ...], useful: set[Var], matched: dict) -> bool:
     """One sweep in reverse program order; True if anything became useful."""
     changed = False
     for stmt in reversed(body):
-        if isinstance(stmt, Op):
+        if isinstance(stmt, Op) and stmt.prim is Prim.PUSH:
+            pop = matched[id(stmt)]
+            changed |= _add(useful, (a for a, r in zip(stmt.args[1:], pop.results)
+                                     if r in useful))
+        elif isinstance(stmt, Op):
             spec = stmt.prim.spec
             if spec.active and any(r in useful for r in stmt.results):
                 changed |= _add(useful, (a for k, a in enumerate(stmt.args)
@@ -95,7 +102,8 @@ def _backward(body: tuple[Stmt, ...], useful: set[Var]) -> bool:
             for r, a, b in zip(stmt.results, stmt.then.yields, stmt.orelse.yields):
                 if r in useful:
                     changed |= _add(useful, (a, b))
-            changed |= _backward(stmt.then.body, useful) | _backward(stmt.orelse.body, useful)
+            changed |= _backward(stmt.then.body, useful, matched) \
+                | _backward(stmt.orelse.body, useful, matched)
         elif isinstance(stmt, (For, While)):
             body = stmt.body
             params = body.params[1:] if isinstance(stmt, For) else body.params
@@ -105,5 +113,7 @@ def _backward(body: tuple[Stmt, ...], useful: set[Var]) -> bool:
                         or cond_params[k] in useful:
                     changed |= _add(useful, (y, params[k], cond_params[k], stmt.results[k],
                                              stmt.inits[k]))
-            changed |= _backward(body.body, useful)
+            if isinstance(stmt, While):
+                changed |= _backward(stmt.cond.body, useful, matched)
+            changed |= _backward(body.body, useful, matched)
     return changed

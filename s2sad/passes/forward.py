@@ -94,7 +94,9 @@ class _Forward:
     def body(self, stmts: tuple[Stmt, ...]) -> list[Stmt]:
         build = Builder(self.names)
         for stmt in stmts:
-            if isinstance(stmt, Op):
+            if isinstance(stmt, Op) and stmt.prim in (Prim.PUSH, Prim.POP):
+                build.stmts.append(self.tape_op(stmt, build))
+            elif isinstance(stmt, Op):
                 build.stmts.append(stmt)
                 if any(self.facts.active(r) for r in stmt.results):
                     self.op(stmt, build)
@@ -150,6 +152,22 @@ class _Forward:
                 self.shapes.same_shape(stmt, j) for j in range(len(has)) if has[j]):
             value = build.op(Prim.BROADCAST_LIKE, value, stmt.result)
         self.name_tangent(stmt.result, value, build)
+
+    def tape_op(self, stmt: Op, build: Builder) -> Op:
+        """A tape carries the tangents of what it carries: ``tape.append((a, da))`` and
+        ``a, da = tape.pop()``, for the positions whose popped value is active."""
+        pop = stmt if stmt.prim is Prim.POP else self.facts.tape_pairs[id(stmt)]
+        carried = [k for k, r in enumerate(pop.results) if self.facts.active(r)]
+        if not carried:
+            return stmt
+        if stmt.prim is Prim.PUSH:
+            values = stmt.args[1:]
+            extra = tuple(self.zero_of(values[k], build) for k in carried)
+            return Op((), Prim.PUSH, stmt.args + extra, stmt.params, stmt.loc)
+        tangents = tuple(self.fresh_tangent(stmt.results[k]) for k in carried)
+        for k, t in zip(carried, tangents):
+            self.tangent[stmt.results[k]] = t
+        return Op(stmt.results + tangents, Prim.POP, stmt.args, stmt.params, stmt.loc)
 
     def name_tangent(self, result: Var, value: Value, build: Builder) -> None:
         if not result.is_temp:  # a named value gets a named tangent

@@ -101,6 +101,8 @@ def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
     build = Builder(sweep.names)
     if sweep.tape is not None:
         build.op(Prim.TAPE, name=sweep.tape)
+    for adjoint_tape in sweep.adjoint_tapes.values():
+        build.op(Prim.TAPE, name=adjoint_tape)
     build.stmts.extend(primal)
     if not cotangent:
         build.op(Prim.COPY, Const(1.0), name=seed)
@@ -135,6 +137,7 @@ class _Reverse:
                  shape_facts: shapes.Shapes) -> None:
         self.facts = activity.analyze(fn, wrt)
         self.shapes = shape_facts
+        self.adjoint_tapes: dict[Var, Var] = {}  # a tape of the code -> its adjoints' tape
         self.names = Names.of(fn)
         self.out_name = out_name
         self.tape: Var | None = None
@@ -257,6 +260,9 @@ class _Reverse:
         return primal, pops + list(substitute(adjoint, mapping))
 
     def op(self, stmt: Op, scope: _Scope, build: Builder) -> None:
+        if stmt.prim in (Prim.PUSH, Prim.POP):
+            self.tape_op(stmt, scope, build)
+            return
         if not any(r in scope.adjoint for r in stmt.results):
             return
         build.comment("adjoint of", stmt)
@@ -305,6 +311,48 @@ class _Reverse:
             if spec.elementwise and not self.shapes.same_shape(stmt, k):
                 value = _unbroadcast(value, arg, build)
             self.accumulate(arg, value, scope, build)
+
+    def tape_op(self, stmt: Op, scope: _Scope, build: Builder) -> None:
+        """Through a tape of the code being differentiated (reverse over reverse).
+
+        ``a_1 = tape.pop()`` hands the adjoint of ``a_1`` to the push it takes back, which
+        runs earlier, so its adjoint runs later: the adjoint of the pop pushes it onto an
+        adjoint tape, and the adjoint of ``tape.append(a)`` pops it and adds it to ``a``'s.
+        Both sides carry the positions whose popped value is active, so they stay paired.
+        """
+        pop = stmt if stmt.prim is Prim.POP else self.facts.tape_pairs[id(stmt)]
+        carried = [k for k, r in enumerate(pop.results) if self.facts.active(r)]
+        if not carried:
+            return
+        tape = stmt.args[0]
+        if tape not in self.adjoint_tapes:
+            self.adjoint_tapes[tape] = self.names.fresh(f"d{tape.base}")
+        adjoint_tape = self.adjoint_tapes[tape]
+        if stmt.prim is Prim.POP:
+            build.comment("adjoint of", stmt)
+            adjoints = [self.complete(stmt.results[k], scope, build)
+                        if stmt.results[k] in scope.adjoint
+                        else self.zero_of(stmt.results[k], build, set()) for k in carried]
+            build.stmts.append(Op((), Prim.PUSH, (adjoint_tape, *adjoints)))
+            return
+        build.comment("adjoint of", stmt)
+        values = stmt.args[1:]
+        popped = tuple(self.fresh_adjoint(values[k]) if isinstance(values[k], Var)
+                       else self.names.temp() for k in carried)
+        build.stmts.append(Op(popped, Prim.POP, (adjoint_tape,)))
+        for k, value in zip(carried, popped):
+            self.accumulate(values[k], value, scope, build)
+
+    def pushes_active(self, region: Region) -> bool:
+        """Does ``region`` push onto a tape a value whose adjoint comes back later?"""
+        for stmt in region.body:
+            if isinstance(stmt, Op) and stmt.prim is Prim.PUSH:
+                pop = self.facts.tape_pairs[id(stmt)]
+                if any(self.facts.active(r) for r in pop.results):
+                    return True
+            if any(self.pushes_active(r) for r in regions_of(stmt)):
+                return True
+        return False
 
     def indexed_write(self, stmt: Op, g: Value, scope: _Scope, build: Builder) -> None:
         """``x.1 = setitem x v i``: ``v`` gets ``g[i]``, ``x`` gets ``g`` with ``g[i] = 0``.
@@ -395,7 +443,8 @@ class _Reverse:
         inside = _defined_inside(stmt.body)
         outer = [v for v in dict.fromkeys(region_uses(stmt.body))
                  if self.facts.active(v) and v not in inside and v not in params]
-        if not any(stmt.results[k] in scope.adjoint for k in active):
+        if not any(stmt.results[k] in scope.adjoint for k in active) \
+                and not self.pushes_active(stmt.body):
             return stmt  # the body's adjoint is seeded only by the carried values'
         indexed = _indexed(stmt.body.body)
         grads = [self.complete(stmt.results[k], scope, build)
@@ -410,7 +459,9 @@ class _Reverse:
             index = self.names.fresh("_")
             recompute: dict[Var, Value] = {}
         else:
-            start, stop, step, reverse = stmt.start, stmt.stop, stmt.step, True
+            # the adjoint runs the iterations the other way round
+            start, stop, step = stmt.start, stmt.stop, stmt.step
+            reverse = not stmt.reverse
             index = self.names.fresh(stmt.body.params[0].base)
             recompute = {stmt.body.params[0]: index}
         carried = [self.fresh_adjoint(params[k]) for k in active]

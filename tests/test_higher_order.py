@@ -1,0 +1,159 @@
+"""Derivatives of derivatives through loops: the compiler applied to its own output.
+
+A reverse-mode derivative of a loop keeps a tape (``tape.append`` forwards, ``tape.pop()``
+backwards). Differentiating that code again pairs each pop with the push it takes back:
+forward mode carries tangents on the same tape (``tape.append((a, da))``), reverse mode
+sends the adjoints of popped values back through a tape of their own. Each second
+derivative is checked against central differences of the first derivative (itself
+checked against the function in the other test modules) and against the other way of
+computing it (forward over reverse against reverse over reverse).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import s2sad
+
+from .jump_cases import first_above, odd_terms, skip_and_stop
+from .oracles import array_close, array_gradient
+
+
+def scalar_loop(a, y):
+    for _ in range(6):
+        a = a * y + math.sin(a)
+    return a
+
+
+def while_loop(x, y):
+    s = x
+    while s < 10.0:
+        s = s * 1.5 + x * y
+    return s * x
+
+
+def branch_in_loop(x, y):
+    s = 0.0
+    for i in range(5):
+        if s < 1.0:
+            s = s + x * math.cos(y * i)
+        else:
+            s = s * y - x
+    return s * s
+
+
+def nested_loops(x, y):
+    acc = x
+    for i in range(3):
+        for _ in range(i + 1):
+            acc = acc * y + math.tanh(acc) * x
+    return acc
+
+
+SCALAR = [
+    (scalar_loop, (0.3, 0.9)),
+    (while_loop, (1.3, 0.7)),
+    (branch_in_loop, (0.7, 1.1)),
+    (nested_loops, (0.4, 0.8)),
+    (odd_terms, (0.7, 1.3)),
+    (first_above, (0.35,)),
+    (skip_and_stop, (0.45,)),
+]
+IDS = [f.__name__ for f, _ in SCALAR]
+
+
+def numeric_hessian(f, args, h=1e-5):
+    """Rows: central differences of the (s2sad, first-order) gradient."""
+    n = len(args)
+    grad = s2sad.grad(f, wrt=tuple(range(n)))
+    rows = []
+    for i in range(n):
+        up, down = list(args), list(args)
+        up[i] += h
+        down[i] -= h
+        rows.append([(a - b) / (2 * h) for a, b in zip(grad(*up), grad(*down))])
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("f, args", SCALAR, ids=IDS)
+def test_reverse_over_reverse(f, args):
+    n = len(args)
+    expected = numeric_hessian(f, args)
+    for i in range(n):
+        first = s2sad.grad(f, wrt=i)
+        second = s2sad.grad(first, wrt=tuple(range(n)))(*args)
+        assert array_close(second, expected[:, i], rtol=1e-6, atol=1e-6), (i, second)
+
+
+@pytest.mark.parametrize("f, args", SCALAR, ids=IDS)
+def test_forward_over_reverse_agrees_with_reverse_over_reverse(f, args):
+    n = len(args)
+    grad = s2sad.grad(f, wrt=tuple(range(n)))
+    hvp = s2sad.jvp(grad, wrt=tuple(range(n)))
+    for i in range(n):
+        direction = [1.0 if j == i else 0.0 for j in range(n)]
+        _, column = hvp(*args, *direction)
+        row = s2sad.grad(s2sad.grad(f, wrt=i), wrt=tuple(range(n)))(*args)
+        assert np.allclose(column, row, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("f, args", SCALAR, ids=IDS)
+def test_forward_over_forward(f, args):
+    n = len(args)
+    for i in range(n):
+        direction = [1.0 if j == i else 0.0 for j in range(n)]
+        jvp = s2sad.jvp(f, wrt=tuple(range(n)))
+        second = s2sad.jvp(jvp, wrt=tuple(range(n)))
+        tangent_of_tangent = second(*args, *direction, *direction)[1][1]
+        h = 1e-5
+        up = [a + h * d for a, d in zip(args, direction)]
+        down = [a - h * d for a, d in zip(args, direction)]
+        expected = (jvp(*up, *direction)[1] - jvp(*down, *direction)[1]) / (2 * h)
+        assert math.isclose(tangent_of_tangent, expected, rel_tol=1e-6, abs_tol=1e-6)
+
+
+def recurrence(x):
+    y = np.zeros(len(x))
+    y[0] = x[0]
+    for i in range(1, len(x)):
+        y[i] = y[i - 1] * x[i] + np.sin(y[i - 1])
+    return np.sum(y * y)
+
+
+def test_hessian_vector_product_of_an_array_loop():
+    x = np.array([0.3, 0.7, -0.4, 1.1])
+    v = np.array([0.5, -1.0, 2.0, 0.25])
+    grad = s2sad.grad(recurrence)
+    _, hv = s2sad.jvp(grad)(x, v)
+    h = 1e-6
+    expected = (grad(x + h * v) - grad(x - h * v)) / (2 * h)
+    assert array_close(hv, expected, rtol=1e-6, atol=1e-7)
+    # and reverse over reverse, one Hessian row at a time through a scalar projection
+    hessian = np.array([array_gradient(lambda z, k=k: grad(z)[k], (x,), 0) for k in range(4)])
+    assert array_close(hessian @ v, hv, rtol=1e-5, atol=1e-6)
+
+
+def test_the_second_derivative_reads_its_tapes_in_order():
+    text = s2sad.source(s2sad.grad(s2sad.grad(scalar_loop, wrt=0), wrt=0))
+    assert "dtape.append(" in text and "dtape.pop()" in text
+    assert text.index("dtape.append(") < text.index("dtape.pop()")
+    forward = s2sad.source(s2sad.jvp(s2sad.grad(scalar_loop, wrt=0)))
+    assert "tape.append((a, dada))" in forward
+
+
+def test_a_tape_whose_pops_do_not_mirror_its_pushes_is_a_located_error():
+    with pytest.raises(s2sad.CompileError) as info:
+        s2sad.grad(unbalanced_tape)
+    assert "pushed in 2 place(s) and popped in 1" in str(info.value)
+    assert info.value.lineno is not None
+
+
+def unbalanced_tape(x):
+    tape = []
+    tape.append(x)
+    tape.append(x * 2.0)
+    y = tape.pop()
+    return y * x
