@@ -82,6 +82,14 @@ vjp = _transform("vjp", """Reverse mode: ``vjp_f(*args, cotangent) -> gradient(s
     cotangent shaped like the output.""")
 
 
+hvp = _transform("hvp", """Hessian-vector products: ``hvp_f(*args, v) -> H @ v`` for a scalar
+    ``f``, forward mode over reverse mode, never forming H. ``v`` is shaped like the
+    ``wrt`` input (one vector per entry of a tuple ``wrt``, and a tuple of products).""")
+hessian = _transform("hessian", """The Hessian of a scalar ``f``, shape ``x.shape + x.shape``;
+    for a tuple ``wrt``, the blocks ``((H_xx, H_xy), (H_yx, H_yy))``. One
+    Hessian-vector product per entry of the inputs.""")
+
+
 def jacobian(f: Callable | None = None, wrt: object = 0, mode: str = "auto") -> Callable:
     """The Jacobian of ``f``, shape ``out.shape + in.shape`` (a tuple for a tuple ``wrt``).
 

@@ -504,3 +504,59 @@ MULTI_TANGENT: dict[Prim, Callable[..., tuple]] = {
     P.SVD: _svd_tangent, P.SLOGDET: _slogdet_tangent}
 MULTI_ADJOINT: dict[Prim, Callable[..., tuple]] = {
     P.SVD: _svd_adjoint, P.SLOGDET: _slogdet_adjoint}
+
+
+# --- rules for the helpers of generated code (derivatives of derivatives) -------------
+# The adjoint helpers of products are derivatives of a trilinear form T(g, a, b) =
+# <g, a ∘ b>: _matmul_grad_a(g, a, b) = ∂T/∂a is linear in g and b, so its own adjoint
+# with respect to g is the product again (ā @ b), and with respect to b the other helper
+# (∂T(g, ā, b)/∂b). The same holds for dot, inner and einsum.
+
+def _bilinear(product, grad_a, grad_b) -> tuple[dict, dict]:
+    def args(*xs):
+        return xs
+
+    tangent = {
+        grad_a: (lambda d, r, g, a, b: call(grad_a, d, a, b), None,
+                 lambda d, r, g, a, b: call(grad_a, g, a, d)),
+        grad_b: (lambda d, r, g, a, b: call(grad_b, d, a, b),
+                 lambda d, r, g, a, b: call(grad_b, g, d, b), None),
+    }
+    adjoint = {
+        grad_a: lambda h, r, g, a, b: (call(product, *args(h, b)), None,
+                                       call(grad_b, g, h, b)),
+        grad_b: lambda h, r, g, a, b: (call(product, *args(a, h)),
+                                       call(grad_a, g, a, h), None),
+    }
+    return tangent, adjoint
+
+
+for _product, _ga, _gb in ((P.MATMUL, P.MATMUL_GRAD_A, P.MATMUL_GRAD_B),
+                           (P.NP_DOT, P.DOT_GRAD_A, P.DOT_GRAD_B),
+                           (P.NP_INNER, P.INNER_GRAD_A, P.INNER_GRAD_B)):
+    _t, _a = _bilinear(_product, _ga, _gb)
+    TANGENT.update(_t)
+    ADJOINT.update(_a)
+
+TANGENT.update({
+    P.EXTREMUM_GRAD: (lambda d, r, g, m, x, **p: call(P.EXTREMUM_GRAD, d, m, x, **p),
+                      None, None),
+    P.TRACE_GRAD: (lambda d, r, g, x: call(P.TRACE_GRAD, d, x), None),
+    P.SOLVE_GRAD_A: (lambda d, r, gb, x: call(P.SOLVE_GRAD_A, d, x),
+                     lambda d, r, gb, x: call(P.SOLVE_GRAD_A, gb, d)),
+    P.EINSUM_GRAD: (None, lambda d, r, spec, g, other, mine: call(P.EINSUM_GRAD, spec, d,
+                                                                  other, mine),
+                    lambda d, r, spec, g, other, mine: call(P.EINSUM_GRAD, spec, g, d, mine),
+                    None),
+    P.PROD_GRAD: (lambda d, r, g, x, **p: call(P.PROD_GRAD, d, x, **p), None),
+})
+ADJOINT.update({
+    P.EXTREMUM_GRAD: lambda h, r, g, m, x, axis=None, keepdims=False: (
+        call(P.NP_SUM, h * call(P.EXTREMUM_GRAD, 1.0, m, x, axis=axis, keepdims=keepdims),
+             axis=axis, keepdims=keepdims), None, None),
+    P.TRACE_GRAD: lambda h, r, g, x: (h.apply(P.NP_TRACE), None),
+    P.SOLVE_GRAD_A: lambda h, r, gb, x: (-(h @ x), -(h.apply(P.MT) @ gb)),
+    P.EINSUM_GRAD: lambda h, r, spec, g, other, mine: (
+        None, call(P.NP_EINSUM, h, other, subscripts=spec.value.value),
+        call(P.EINSUM_GRAD, _swap_einsum(spec.value.value), g, h, other), None),
+})

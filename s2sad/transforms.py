@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from . import emit, errors
 from .frontend import Lowered
-from .ir import Const, Function, IRError, Param, verify
+from .ir import Const, Function, IRError, Param, Var, substitute_function, verify
 from .passes import cleanup, forward, reverse
 
-KINDS = ("grad", "value_and_grad", "jvp", "vjp", "jacobian")
+KINDS = ("grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "hessian")
 MODES = ("forward", "reverse", "auto")
 _NON_DIFFERENTIABLE = ("int", "bool", "str")
 
@@ -43,6 +43,11 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     positions, as_tuple = resolve_wrt(lowered, wrt)
     if kind == "jacobian":
         return _jacobian(lowered, primal, positions, as_tuple, mode, check)
+    if kind in ("hvp", "hessian"):
+        hvp = _hvp(primal, positions, as_tuple, check)
+        if kind == "hvp":
+            return Derivative(hvp, emit.emit(hvp, lowered.bindings))
+        return _hessian(lowered, primal, hvp, positions, as_tuple, check)
     if kind == "jvp":
         fn = forward.run(primal, positions)
     elif kind in ("grad", "value_and_grad", "vjp"):
@@ -145,6 +150,75 @@ def _jacobian(lowered: Lowered, primal: Function, positions: tuple[int, ...], as
     generated = emit.emit_module(fns, lowered.bindings, main=f"jacobian_{name}", tail=tail,
                                  tail_helpers=helper_names, tail_modules=("np",))
     return Derivative(fns[-1], generated)
+
+
+def _hvp(primal: Function, positions: tuple[int, ...], as_tuple: bool, check: bool
+         ) -> Function:
+    """``hvp_f(*args, v) -> H v``: forward mode over the reverse-mode gradient, one pass,
+    no Hessian formed (its tape carries the tangents). ``v`` is one vector per ``wrt``."""
+    if isinstance(primal.out, tuple):
+        raise errors.UnsupportedSyntax.at(
+            primal.loc, f"`{primal.name}` returns a tuple; hvp needs a single output")
+    grad = reverse.run(primal, positions, wrt_is_tuple=as_tuple)
+    grad = cleanup(grad.replace(out=grad.out[1], name=f"grad_{primal.name}"))
+    _checked(grad, "grad", check)
+    hvp = forward.run(grad, positions)
+    _checked(hvp, "hvp", check)
+    # the tangents are the vectors: name them v (or v_x, v_y for several)
+    n = len(positions)
+    tangents = [p.var for p in hvp.params[len(grad.params) - _kwonly(grad):][:n]]
+    names = ["v"] if n == 1 else [f"v_{primal.params[i].var.base}" for i in positions]
+    taken = {p.var.name for p in hvp.params}
+    mapping = {}
+    for t, name in zip(tangents, names):
+        mapping[t] = Var(_fresh(name, sorted(taken)))
+        taken.add(mapping[t].name)
+    hvp = substitute_function(hvp, mapping)
+    hvp = hvp.replace(params=tuple(Param(mapping.get(p.var, p.var), p.default, p.kwonly)
+                                   for p in hvp.params),
+                      out=hvp.out[1], name=f"hvp_{primal.name}")
+    hvp = cleanup(hvp)
+    _checked(hvp, "cleanup", check)
+    return hvp
+
+
+def _kwonly(fn: Function) -> int:
+    return sum(1 for p in fn.params if p.kwonly)
+
+
+def _hessian(lowered: Lowered, primal: Function, hvp: Function, positions: tuple[int, ...],
+             as_tuple: bool, check: bool) -> Derivative:
+    """``hessian_f``: one Hessian-vector product per entry of each ``wrt`` input (the
+    columns), blocks ``((H_xx, H_xy), (H_yx, H_yy))`` for several inputs."""
+    name = primal.name
+    positional = [p.var.name for p in primal.params if not p.kwonly]
+    keywords = [f"{p.var.name}={p.var.name}" for p in primal.params if p.kwonly]
+    wrt_names = [primal.params[i].var.name for i in positions]
+    lines = [emit.header_line(primal.replace(name=f"hessian_{name}")),
+             f'    """The Hessian of {name} with respect to {", ".join(wrt_names)}, one '
+             f'Hessian-vector product per column."""']
+    blocks = [[""] * len(wrt_names) for _ in wrt_names]
+    for j, x in enumerate(wrt_names):
+        vectors = [f"_v{j}" if k == j else f"_zeros_like({other})"
+                   for k, other in enumerate(wrt_names)]
+        call = ", ".join(positional + vectors + keywords)
+        lines.append(f"    columns = [hvp_{name}({call}) for _v{j} in _basis({x})]")
+        for i, xi in enumerate(wrt_names):
+            block = f"hessian_{i}_{j}" if as_tuple else "hessian"
+            column = "column" if not as_tuple else f"column[{i}]"
+            lines.append(f"    {block} = _from_columns([{column} for column in columns], "
+                         f"{xi}, {x})")
+            blocks[i][j] = block
+    if as_tuple:
+        rows = ["(" + ", ".join(row) + ("," if len(row) == 1 else "") + ")" for row in blocks]
+        lines.append("    return (" + ", ".join(rows) + ("," if len(rows) == 1 else "") + ")")
+    else:
+        lines.append("    return hessian")
+    tail = "\n".join(lines) + "\n"
+    generated = emit.emit_module([hvp], lowered.bindings, main=f"hessian_{name}", tail=tail,
+                                 tail_helpers=("_basis", "_from_columns", "_zeros_like"),
+                                 tail_modules=("np",))
+    return Derivative(hvp, generated)
 
 
 def _fresh(base: str, taken: list[str]) -> str:

@@ -157,3 +157,53 @@ def unbalanced_tape(x):
     tape.append(x * 2.0)
     y = tape.pop()
     return y * x
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def quadratic_form(x, A):
+    return x @ A @ x
+
+
+def five_x_cubed(x):
+    return 5 * x ** 3
+
+
+def test_hvp_of_rosenbrock_against_differences_of_the_gradient():
+    rng = np.random.default_rng(3)
+    grad = s2sad.grad(rosenbrock)
+    hvp = s2sad.hvp(rosenbrock)
+    for _ in range(3):
+        x, v = rng.standard_normal(6), rng.standard_normal(6)
+        h = 1e-6
+        expected = (grad(x + h * v) - grad(x - h * v)) / (2 * h)
+        assert array_close(hvp(x, v), expected, rtol=1e-6, atol=1e-5)
+    assert "np.zeros_like(x)" in s2sad.source(hvp) and "hessian" not in s2sad.source(hvp)
+
+
+def test_hessian_of_a_quadratic_form_is_a_plus_a_transpose():
+    A = np.arange(9.0).reshape(3, 3) - 2.0
+    x = np.array([1.0, -2.0, 0.5])
+    assert np.allclose(s2sad.hessian(quadratic_form)(x, A), A + A.T, rtol=0, atol=1e-12)
+    blocks = s2sad.hessian(quadratic_form, wrt=(0, 1))(x, A)
+    assert np.allclose(blocks[0][0], A + A.T, rtol=0, atol=1e-12)
+    # d2/dx dA of x @ A @ x: d/dA_jk (2 (A + A^T) x)_i  = delta_ij x_k + delta_ik x_j
+    expected = np.einsum("ij,k->ijk", np.eye(3), x) + np.einsum("ik,j->ijk", np.eye(3), x)
+    assert np.allclose(blocks[0][1], expected, rtol=0, atol=1e-12)
+    assert blocks[1][1].shape == (3, 3, 3, 3) and np.allclose(blocks[1][1], 0.0)
+
+
+def test_second_derivative_of_five_x_cubed():
+    assert s2sad.grad(s2sad.grad(five_x_cubed))(2.0) == 60.0
+    assert s2sad.hessian(five_x_cubed)(2.0) == 60.0
+    _, second = s2sad.jvp(s2sad.grad(five_x_cubed))(2.0, 1.0)
+    assert second == 60.0
+
+
+def test_jacobian_of_the_gradient_is_the_hessian():
+    x = np.array([1.2, 0.8, -0.5, 1.5])
+    for mode in ("forward", "reverse"):
+        J = s2sad.jacobian(s2sad.grad(rosenbrock), mode=mode)(x)
+        assert np.allclose(J, s2sad.hessian(rosenbrock)(x), rtol=1e-12, atol=1e-9)
