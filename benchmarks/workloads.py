@@ -1,6 +1,10 @@
-"""The functions the control-flow benchmark times, and the hand-written references.
+"""The functions the benchmarks time, and the hand-written references.
 
-The workload is the control-flow milestone's scalar loop: ``n`` iterations of
+Three workloads: the control-flow milestone's scalar loop (below), and two array losses from
+the lecture (seeds/001), the MLP and multidimensional scaling (``ARRAY_WORKLOADS``, at the
+end of this module).
+
+The scalar workload is the control-flow milestone's scalar loop: ``n`` iterations of
 ``a = a * y + sin(a)``, differentiated with respect to both ``a`` and ``y``. From
 ``a = y = 0.5`` the iterate climbs to the fixed point ``sin(a) = a / 2`` (a ~ 1.895) and
 stays there, so every value is bounded. The loop is contracting there (``y + cos(a)`` ~
@@ -24,6 +28,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
 
 N = 1000      # iterations of the scalar loop
 A0 = 0.5      # starting point of the benchmark
@@ -74,3 +81,198 @@ def loop_with(sin: Callable) -> Callable:
             a = a * y + sin(a)
         return a
     return scalar_loop_peer
+
+
+# ======================================================================================
+# Array workloads: the lecture's MLP and multidimensional scaling (seeds/001)
+#
+# Each is a loss written the way people write NumPy, differentiated by s2sad with respect to
+# its parameters, next to the gradient a person writes by hand. ``ArrayWorkload`` says what
+# ``run.run_array`` times; the peers get the same loss written against their own NumPy
+# (``*_with``) or, for PyTorch, spelled in torch (``*_torch``).
+
+MLP_BATCH = 256
+MLP_LAYERS = (784, 128, 10)   # inputs, hidden units (tanh), classes (softmax)
+MDS_POINTS = 200
+MDS_DIM = 2
+
+
+def mlp_loss(W1, b1, W2, b2, X, Y):
+    """Mean softmax cross-entropy of a two-layer tanh network; Y is one-hot."""
+    hidden = np.tanh(X @ W1 + b1)
+    logits = hidden @ W2 + b2
+    shifted = logits - np.max(logits, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -np.sum(Y * log_probs) / X.shape[0]
+
+
+def hand_grad_mlp_loss(W1, b1, W2, b2, X, Y):
+    """Backprop by hand: ∂L/∂logits = (softmax - Y) / batch, then through both layers."""
+    hidden = np.tanh(X @ W1 + b1)
+    logits = hidden @ W2 + b2
+    p = np.exp(logits - np.max(logits, axis=1, keepdims=True))
+    p /= np.sum(p, axis=1, keepdims=True)
+    dlogits = (p - Y) / X.shape[0]
+    dpre = (dlogits @ W2.T) * (1 - hidden ** 2)
+    return X.T @ dpre, np.sum(dpre, axis=0), hidden.T @ dlogits, np.sum(dlogits, axis=0)
+
+
+def mlp_problem(batch: int = MLP_BATCH, layers: tuple[int, int, int] = MLP_LAYERS,
+                seed: int = 0) -> tuple:
+    """(W1, b1, W2, b2, X, Y): Glorot-scaled weights, standard normal inputs, one-hot Y."""
+    rng = np.random.default_rng(seed)
+    n_in, n_hidden, n_out = layers
+    W1 = rng.standard_normal((n_in, n_hidden)) / math.sqrt(n_in)
+    b1 = 0.1 * rng.standard_normal(n_hidden)
+    W2 = rng.standard_normal((n_hidden, n_out)) / math.sqrt(n_hidden)
+    b2 = 0.1 * rng.standard_normal(n_out)
+    X = rng.standard_normal((batch, n_in))
+    Y = np.eye(n_out)[rng.integers(0, n_out, batch)]
+    return W1, b1, W2, b2, X, Y
+
+
+def mds_loss(W, D):
+    """Σ_ij (‖W_i − W_j‖² − D_ij)² over all pairs, broadcast: W is (N, d), D is (N, N)."""
+    diff = W[:, None, :] - W[None, :, :]
+    sq = np.sum(diff ** 2, axis=-1)
+    return np.sum((sq - D) ** 2)
+
+
+def hand_grad_mds_loss(W, D):
+    """By hand, mirroring the primal: ∂L/∂diff_ijk = 4 R_ij diff_ijk, R = sq − D, and diff_ij
+    = W_i − W_j sends it to W_i (sum over j) and, negated, to W_j (sum over i)."""
+    diff = W[:, None, :] - W[None, :, :]
+    R = np.sum(diff ** 2, axis=-1) - D
+    G = (4 * R)[:, :, None] * diff
+    return np.sum(G, axis=1) - np.sum(G, axis=0)
+
+
+def hand_grad_mds_loss_matrix(W, D):
+    """The same gradient simplified by algebra: 4 (diag(S 1) W − S W) with S = R + Rᵀ; an
+    O(N²) matrix product instead of O(N² d) broadcasting for the backward part."""
+    diff = W[:, None, :] - W[None, :, :]
+    R = np.sum(diff ** 2, axis=-1) - D
+    S = R + R.T
+    return 4 * (np.sum(S, axis=1)[:, None] * W - S @ W)
+
+
+def mds_problem(points: int = MDS_POINTS, dim: int = MDS_DIM, seed: int = 0) -> tuple:
+    """(W, D): D the squared distances of hidden points, W a random start of the same size."""
+    rng = np.random.default_rng(seed)
+    truth = rng.standard_normal((points, dim))
+    D = np.sum((truth[:, None, :] - truth[None, :, :]) ** 2, axis=-1)
+    return rng.standard_normal((points, dim)), D
+
+
+def mlp_loss_with(xp) -> Callable:
+    """``mlp_loss`` on another NumPy (``autograd.numpy``, ``jax.numpy``)."""
+    def mlp_loss_peer(W1, b1, W2, b2, X, Y):
+        hidden = xp.tanh(X @ W1 + b1)
+        logits = hidden @ W2 + b2
+        shifted = logits - xp.max(logits, axis=1, keepdims=True)
+        log_probs = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+        return -xp.sum(Y * log_probs) / X.shape[0]
+    return mlp_loss_peer
+
+
+def mds_loss_with(xp) -> Callable:
+    """``mds_loss`` on another NumPy (``autograd.numpy``, ``jax.numpy``)."""
+    def mds_loss_peer(W, D):
+        diff = W[:, None, :] - W[None, :, :]
+        sq = xp.sum(diff ** 2, axis=-1)
+        return xp.sum((sq - D) ** 2)
+    return mds_loss_peer
+
+
+def mlp_loss_torch(torch) -> Callable:
+    """``mlp_loss`` spelled in PyTorch."""
+    def mlp_loss_peer(W1, b1, W2, b2, X, Y):
+        hidden = torch.tanh(X @ W1 + b1)
+        logits = hidden @ W2 + b2
+        shifted = logits - torch.amax(logits, dim=1, keepdim=True)
+        log_probs = shifted - torch.log(torch.sum(torch.exp(shifted), dim=1, keepdim=True))
+        return -torch.sum(Y * log_probs) / X.shape[0]
+    return mlp_loss_peer
+
+
+def mds_loss_torch(torch) -> Callable:
+    """``mds_loss`` spelled in PyTorch."""
+    def mds_loss_peer(W, D):
+        diff = W[:, None, :] - W[None, :, :]
+        sq = torch.sum(diff ** 2, dim=-1)
+        return torch.sum((sq - D) ** 2)
+    return mds_loss_peer
+
+
+@dataclass(frozen=True)
+class HandGrad:
+    key: str      # the case's key in the results
+    label: str    # its line in the table
+    fn: Callable  # same arguments as the loss, returns one gradient per ``wrt`` entry
+
+
+@dataclass(frozen=True)
+class ArrayWorkload:
+    """What ``run.run_array`` times for one loss: the primal, s2sad's gradient, the
+    hand-written ones and the peers, at the sizes ``problem(**sizes)`` makes."""
+    key: str
+    function: Callable
+    wrt: tuple[int, ...]
+    wrt_names: tuple[str, ...]
+    problem: Callable[..., tuple]
+    sizes: dict           # the benchmark's sizes (the issue's)
+    quick_sizes: dict     # --quick
+    check_sizes: dict     # small enough for central differences of every entry
+    hand: tuple[HandGrad, ...]
+    with_numpy: Callable[[object], Callable]
+    with_torch: Callable[[object], Callable]
+    describe: Callable[[dict], str]   # sizes -> one line for the report
+
+
+def _one_gradient(fn: Callable) -> Callable:
+    """A single-``wrt`` gradient as a 1-tuple, like the tuple ``wrt`` ones."""
+    def as_tuple(*args):
+        return (fn(*args),)
+    as_tuple.__name__ = fn.__name__
+    return as_tuple
+
+
+ARRAY_WORKLOADS: dict[str, ArrayWorkload] = {
+    "mlp": ArrayWorkload(
+        key="mlp", function=mlp_loss, wrt=(0, 1, 2, 3), wrt_names=("W1", "b1", "W2", "b2"),
+        problem=mlp_problem,
+        sizes={"batch": MLP_BATCH, "layers": MLP_LAYERS},
+        quick_sizes={"batch": 16, "layers": (20, 8, 4)},
+        check_sizes={"batch": 5, "layers": (6, 4, 3)},
+        hand=(HandGrad("hand_grad", "hand-written backprop", hand_grad_mlp_loss),),
+        with_numpy=mlp_loss_with, with_torch=mlp_loss_torch,
+        describe=lambda s: "batch {}, {}->{}->{}, tanh, softmax cross-entropy".format(
+            s["batch"], *s["layers"])),
+    "mds": ArrayWorkload(
+        key="mds", function=mds_loss, wrt=(0,), wrt_names=("W",), problem=mds_problem,
+        sizes={"points": MDS_POINTS, "dim": MDS_DIM},
+        quick_sizes={"points": 12, "dim": 2},
+        check_sizes={"points": 6, "dim": 2},
+        hand=(HandGrad("hand_grad", "hand-written, broadcast as the primal",
+                       _one_gradient(hand_grad_mds_loss)),
+              HandGrad("hand_grad_matrix", "hand-written, S @ W matrix form",
+                       _one_gradient(hand_grad_mds_loss_matrix))),
+        with_numpy=mds_loss_with, with_torch=mds_loss_torch,
+        describe=lambda s: f"N={s['points']} points in d={s['dim']}"),
+}
+
+
+def array_central_differences(f: Callable, args: tuple, i: int,
+                              rel_step: float = 1e-6) -> np.ndarray:
+    """∂f/∂args[i] entry by entry by central differences (2 primal calls per entry)."""
+    x = np.array(args[i], dtype=np.float64)
+    grad = np.zeros_like(x)
+    for k in np.ndindex(x.shape):
+        h = rel_step * max(1.0, abs(float(x[k])))
+        values = []
+        for step in (h, -h):
+            moved = x.copy()
+            moved[k] += step
+            values.append(float(f(*args[:i], moved, *args[i + 1:])))
+        grad[k] = (values[0] - values[1]) / (2 * h)
+    return grad

@@ -1,0 +1,108 @@
+def _unreduce(g, x, axis=None, keepdims=False):
+    """g, the adjoint of a reduction of x over axis, broadcast back to the shape of x."""
+    x = np.asarray(x)
+    if axis is not None and not keepdims and np.ndim(g) > 0:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(np.asarray(g, dtype=np.result_type(g, x)), x.shape)
+
+def _extremum_grad(g, r, x, axis=None, keepdims=False):
+    """The adjoint of max or min of x: g shared equally by the entries that attain r."""
+    hit = x == _unreduce(r, x, axis, keepdims)
+    count = np.sum(hit, axis=axis, keepdims=True)
+    share = np.divide(hit, count, dtype=np.result_type(x, 1.0))
+    return _unreduce(g, x, axis, keepdims) * share
+
+def _unbroadcast(g, x):
+    """g summed over the axes along which x was broadcast, so that it is shaped like x."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    lead = np.ndim(g) - len(shape)
+    g = np.sum(g, axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return g
+
+def _matmul_grad_a(g, a, b):
+    """The adjoint of a in a @ b, given the adjoint g of the product."""
+    if np.ndim(b) == 1:
+        if np.ndim(a) == 1:
+            return g * b
+        return np.multiply.outer(g, b)
+    if np.ndim(a) == 1:
+        return _unbroadcast(np.einsum("...ij,...j->...i", b, g), a)
+    return _unbroadcast(g @ np.swapaxes(b, -1, -2), a)
+
+def _matmul_grad_b(g, a, b):
+    """The adjoint of b in a @ b, given the adjoint g of the product."""
+    if np.ndim(a) == 1:
+        if np.ndim(b) == 1:
+            return g * a
+        return a[:, None] * np.expand_dims(g, -2)
+    if np.ndim(b) == 1:
+        return _unbroadcast(np.einsum("...i,...ij->...j", g, a), b)
+    return _unbroadcast(np.swapaxes(a, -1, -2) @ g, b)
+
+def grad_mlp_loss(W1, b1, W2, b2, X, Y):
+    t1 = X @ W1
+    t2 = t1 + b1
+    hidden = np.tanh(t2)
+    t3 = hidden @ W2
+    logits = t3 + b2
+    t4 = np.max(logits, axis=1, keepdims=True)
+    shifted = logits - t4
+    t5 = np.exp(shifted)
+    t6 = np.sum(t5, axis=1, keepdims=True)
+    t7 = np.log(t6)
+    log_probs = shifted - t7
+    t8 = Y * log_probs
+    t9 = np.sum(t8)
+    t10 = -t9
+    t11 = X.shape
+    t12 = t11[0]
+    mlp_loss = t10 / t12
+    dmlp_loss_dmlp_loss = 1.0
+    # adjoint of: mlp_loss = t10 / t12
+    t13 = dmlp_loss_dmlp_loss / t12
+    # adjoint of: t10 = -t9
+    t14 = -t13
+    # adjoint of: t9 = np.sum(t8)
+    t15 = _unreduce(t14, t8)
+    # adjoint of: t8 = Y * log_probs
+    t16 = Y * t15
+    dmlp_loss_dlog_probs = _unbroadcast(t16, log_probs)
+    # adjoint of: log_probs = shifted - t7
+    t17 = _unbroadcast(dmlp_loss_dlog_probs, shifted)
+    t18 = _unbroadcast(dmlp_loss_dlog_probs, t7)
+    t19 = -t18
+    # adjoint of: t7 = np.log(t6)
+    t20 = t19 / t6
+    # adjoint of: t6 = np.sum(t5, axis=1, keepdims=True)
+    t21 = _unreduce(t20, t5, axis=1, keepdims=True)
+    # adjoint of: t5 = np.exp(shifted)
+    t22 = t5 * t21
+    dmlp_loss_dshifted = t17 + t22
+    # adjoint of: shifted = logits - t4
+    t23 = _unbroadcast(dmlp_loss_dshifted, logits)
+    t24 = _unbroadcast(dmlp_loss_dshifted, t4)
+    t25 = -t24
+    # adjoint of: t4 = np.max(logits, axis=1, keepdims=True)
+    t26 = _extremum_grad(t25, t4, logits, axis=1, keepdims=True)
+    dmlp_loss_dlogits = t23 + t26
+    # adjoint of: logits = t3 + b2
+    t27 = _unbroadcast(dmlp_loss_dlogits, t3)
+    dmlp_loss_db2 = _unbroadcast(dmlp_loss_dlogits, b2)
+    # adjoint of: t3 = hidden @ W2
+    dmlp_loss_dhidden = _matmul_grad_a(t27, hidden, W2)
+    dmlp_loss_dW2 = _matmul_grad_b(t27, hidden, W2)
+    # adjoint of: hidden = np.tanh(t2)
+    t28 = hidden * hidden
+    t29 = 1 - t28
+    t30 = t29 * dmlp_loss_dhidden
+    # adjoint of: t2 = t1 + b1
+    t31 = _unbroadcast(t30, t1)
+    dmlp_loss_db1 = _unbroadcast(t30, b1)
+    # adjoint of: t1 = X @ W1
+    dmlp_loss_dW1 = _matmul_grad_b(t31, X, W1)
+    return dmlp_loss_dW1, dmlp_loss_db1, dmlp_loss_dW2, dmlp_loss_db2
