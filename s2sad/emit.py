@@ -143,18 +143,29 @@ def _final_names(fn: Function, reserved: set[str], live: _Liveness) -> dict[Var,
     holder: dict[str, Var] = {}
     names: dict[Var, str] = {}
     temp_count = 0
+    temps: list[str] = []  # temporary names in order, for reuse
     for position, _, var in sorted(live.defs, key=lambda d: (d[0], d[1])):
         if var in live.same_as:
             names[var] = names[live.same_as[var]]
             holder[names[var]] = var
             continue
         if var.is_temp:
-            while True:
-                temp_count += 1
-                candidate = f"t{temp_count}"
-                if candidate not in reserved and candidate not in bases:
-                    break
-            names[var] = candidate
+            # a temporary that may be an array takes the name of a dead one, so the
+            # array it held is freed (a number is cheap: it keeps a name of its own)
+            reuse = None if not live.recyclable(var) else next(
+                (t for t in temps if live.recyclable(holder[t])
+                 and live.last_use.get(holder[t], -1) < position
+                 and live.defined_at[holder[t]] != position
+                 and holder[t] not in live.pinned), None)
+            if reuse is None:
+                while True:
+                    temp_count += 1
+                    reuse = f"t{temp_count}"
+                    if reuse not in reserved and reuse not in bases:
+                        break
+                temps.append(reuse)
+            names[var] = reuse
+            holder[reuse] = var
             continue
         k = 0
         while True:
@@ -183,7 +194,11 @@ class _Liveness:
         self.uses: list[tuple[Var, int, tuple[list[int], ...]]] = []
         self.same_as: dict[Var, Var] = {}
         self.in_place_ops: list[tuple[Op, int]] = []
-        self.aliases = _Aliases(shapes.analyze(fn) if _has_in_place(fn.body) else None)
+        self.facts = shapes.analyze(fn)
+        self.aliases = _Aliases(self.facts if _has_in_place(fn.body) else None)
+        self.pinned: set[Var] = set()  # named by a loop or branch for others: never reused
+        self.numpy = self.facts.numpy
+        self.adjoint_start: int | None = None  # where the first adjoint block begins
         for p in fn.params:
             self.define(p.var, -1)
             self.aliases.foreign(p.var)
@@ -205,6 +220,15 @@ class _Liveness:
                 self.overwrite.add(op.result)
                 if self.defined_at.get(old, -2) != position:
                     self.same_as[op.result] = self.same_as.get(old, old)
+        self.pinned = set(self.same_as.values())
+
+    def recyclable(self, v: Var) -> bool:
+        """May ``v``, a temporary of an adjoint block in NumPy code, take the name of a
+        dead one (freeing its array), or give its name away once dead? The primal's
+        names stay put: the adjoint comments quote its lines."""
+        return v.is_temp and self.numpy and not self.facts.scalar(v) \
+            and self.adjoint_start is not None \
+            and self.defined_at.get(v, -1) > self.adjoint_start
 
     def may_overwrite(self, old: Var, new: Var, position: int) -> bool:
         """No value still read after ``position`` shares ``old``'s storage."""
@@ -243,6 +267,8 @@ class _Liveness:
         for stmt in body:
             start = self.tick()
             if isinstance(stmt, Comment):
+                if self.adjoint_start is None and stmt.text.startswith("adjoint of"):
+                    self.adjoint_start = start
                 continue
             for v in values_used_here(stmt):
                 self.use(v, start, loops)

@@ -85,12 +85,13 @@ class _Lowerer:
         self.stacks = {n.func.value.id for n in gast.walk(src.node)
                        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
                        and n.func.attr == "pop" and isinstance(n.func.value, gast.Name)}
-        # names sharing storage (y = x, a = y[1:], a = y.T): name -> {other: how}
-        self.links: dict[str, dict[str, str]] = {}
+        # names sharing storage (y = x, a = y[1:], a = y.T): name -> {other: (how, the
+        # value the name held then)}
+        self.links: dict[str, dict[str, tuple[str, object]]] = {}
         self.comprehensions = 0
         # names read after a name sharing their storage was written into: Python would
-        # show the write, s2sad does not
-        self.stale: dict[str, str] = {}
+        # show the write, s2sad does not: name -> (why, the value it must still hold)
+        self.stale: dict[str, tuple[str, object]] = {}
         self.pending_items: list[tuple] = []  # a loop's items, read first in its body
 
     # --- the function ---------------------------------------------------------------
@@ -591,9 +592,10 @@ class _Lowerer:
             raise unsupported(self.src, target)
 
     def link(self, a: str, a_is: str, b: str, b_is: str) -> None:
-        """``a`` and ``b`` share storage (a copy of the name, or a view)."""
-        self.links.setdefault(a, {})[b] = a_is
-        self.links.setdefault(b, {})[a] = b_is
+        """``a`` and ``b`` share storage (a copy of the name, or a view), for as long as
+        ``a`` holds the value it holds now (links remember it)."""
+        self.links.setdefault(a, {})[b] = (a_is, self.env.get(a))
+        self.links.setdefault(b, {})[a] = (b_is, self.env.get(b))
 
     def rebound(self, name: str) -> None:
         """``name`` now holds a new value: it shares storage with nothing."""
@@ -606,11 +608,13 @@ class _Lowerer:
         Python but not in s2sad, which keeps values apart; such reads become errors."""
         line = self.src.loc(at).lineno
         for other in self.links.get(name, {}):
-            relation = self.links[other][name]  # how `other` relates to `name`
+            relation, value = self.links[other][name]  # how `other` relates to `name`
+            if self.env.get(other) != value:
+                continue  # `other` was bound to something else since
             self.stale[other] = (
                 f"`{other}` {relation}, and `{name}` was written into at line {line}: "
                 f"Python shows that write through `{other}`, s2sad keeps the two apart; "
-                f"make `{other}` a copy (`.copy()`) where it is made")
+                f"make `{other}` a copy (`.copy()`) where it is made", value)
 
     def returns_several(self, node: gast.Call) -> bool:
         if isinstance(node.func, gast.Attribute) and self.is_local(node.func.value):
@@ -872,8 +876,8 @@ class _Lowerer:
         return link(0, left, into)
 
     def load_name(self, node: gast.Name) -> Value:
-        if node.id in self.stale:
-            raise self.src.error(errors.UnsupportedSyntax, node, self.stale[node.id])
+        if node.id in self.stale and self.env.get(node.id) == self.stale[node.id][1]:
+            raise self.src.error(errors.UnsupportedSyntax, node, self.stale[node.id][0])
         if node.id in self.env:
             return self.env[node.id]
         if node.id in self.partial:

@@ -28,7 +28,8 @@ def _unbroadcast(g, x):
     if np.shape(g) == shape:
         return g
     lead = np.ndim(g) - len(shape)
-    g = np.sum(g, axis=tuple(range(lead)))
+    if lead:
+        g = np.sum(g, axis=tuple(range(lead)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)

@@ -161,6 +161,7 @@ class Prim(enum.Enum):
     NP_ZEROS = "np.zeros"
     NP_ONES = "np.ones"
     NP_EYE = "np.eye"
+    NP_IDENTITY = "np.identity"
     NP_ARANGE = "np.arange"
     NP_LINSPACE = "np.linspace"
     NP_FULL = "np.full"
@@ -429,6 +430,7 @@ SPEC.update({
                              keywords=(("index", "_"),)),
 })
 for _name, _fn in (("zeros", "zeros"), ("ones", "ones"), ("eye", "eye"),
+                   ("identity", "identity"),
                    ("arange", "arange"), ("linspace", "linspace"), ("full", "full")):
     SPEC[Prim("np." + _name)] = PrimSpec(_np(_fn), (1, 3), call="np." + _name, active=False)
 for _prim in Prim:

@@ -65,7 +65,10 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
         raise ValueError(f"unknown derivative kind {kind!r}; expected one of {KINDS}")
     fn = fn.replace(name=f"{kind}_{primal.name}")
     _checked(fn, kind, check)
-    fn = cleanup(fn)
+    # a gradient's primal output is a number: what the shape analysis may start from
+    scalars = (primal.out,) if kind in ("grad", "value_and_grad") \
+        and isinstance(primal.out, Var) else ()
+    fn = cleanup(fn, scalars)
     _checked(fn, "cleanup", check)
     return Derivative(fn, emit.emit(fn, lowered.bindings))
 
@@ -160,7 +163,8 @@ def _hvp(primal: Function, positions: tuple[int, ...], as_tuple: bool, check: bo
         raise errors.UnsupportedSyntax.at(
             primal.loc, f"`{primal.name}` returns a tuple; hvp needs a single output")
     grad = reverse.run(primal, positions, wrt_is_tuple=as_tuple)
-    grad = cleanup(grad.replace(out=grad.out[1], name=f"grad_{primal.name}"))
+    scalars = (primal.out,) if isinstance(primal.out, Var) else ()
+    grad = cleanup(grad.replace(out=grad.out[1], name=f"grad_{primal.name}"), scalars)
     _checked(grad, "grad", check)
     hvp = forward.run(grad, positions)
     _checked(hvp, "hvp", check)

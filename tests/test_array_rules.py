@@ -673,6 +673,7 @@ INACTIVE = (
     case(P.NP_ZEROS, "x", "return np.zeros((2, 3)) + x * np.zeros_like(x)", u(3)),
     case(P.NP_ONES, "x", "return np.ones((2, 3)) * x", u(3)),
     case(P.NP_EYE, "x", "return np.sum(np.eye(3) * x) + x @ np.eye(3, 2)", u(3, 3)),
+    case(P.NP_IDENTITY, "x", "return x @ (np.identity(3) * 2.0 + x)", u(3, 3)),
     case(P.NP_ARANGE, "x", "return np.arange(3) * x + np.arange(1.0, 4.0)", u(3)),
     case(P.NP_LINSPACE, "x", "return np.linspace(0.0, 1.0, 3) * x", u(3)),
     case(P.NP_FULL, "x", "return np.full((3,), 2.5) * x", u(3)),

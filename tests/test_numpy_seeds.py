@@ -347,9 +347,6 @@ def test_ridge_grad():
         assert exact(got, expected)
 
 
-@pytest.mark.xfail(strict=True, raises=s2sad.CompileError,
-                   reason="np.identity, a constructor like np.eye, is rejected: '`np.identity` is "
-                   "a Python function; calls to other user functions are not supported yet'")
 def test_ridge_written_with_np_identity():
     args = ridge_data()
     grads = s2sad.grad(ridge_identity, wrt=(0, 1, 2))(*args)

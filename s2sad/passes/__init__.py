@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from ..ir import Function
+from ..ir import Function, Var
 from . import copyprop, dce, simplify
 
 
-def cleanup(fn: Function) -> Function:
-    """Fold constants and identities, fold copies, drop dead code: in that order."""
-    fn = simplify.run(fn)
+def cleanup(fn: Function, scalars: tuple[Var, ...] = ()) -> Function:
+    """Fold constants and identities, fold copies, drop dead code: in that order.
+
+    ``scalars``: values known to be numbers (a gradient's primal output)."""
+    fn = simplify.run(fn, scalars)
     fn = copyprop.run(fn)
     fn = dce.run(fn)
     return fn

@@ -53,6 +53,7 @@ class Shapes:
         self.scalars = frozenset(scalar)
         self.lists = frozenset(lists or ())  # Python lists and tuples (not arrays)
         self.shape_of = dict(shape_of or {})  # value -> a value proved shaped like it
+        self.numpy = True  # the code calls NumPy (heuristics for memory and speed only)
 
     def same(self, a: object, b: object) -> bool:
         """Are ``a`` and ``b`` proved to have one shape?"""
@@ -95,7 +96,9 @@ def analyze(fn: Function, known: tuple[Var, ...] = ()) -> Shapes:
         pass_.forward(fn.body)
         pass_.backward(fn.body, {p.var for p in fn.params})
         if (len(scalar), len(pass_.ndim)) == before:
-            return Shapes(scalar, _lists(fn.body), _same_shapes(fn.body, scalar))
+            facts = Shapes(scalar, _lists(fn.body), _same_shapes(fn.body, scalar))
+            facts.numpy = _uses_numpy(fn.body)
+            return facts
 
 
 _SAME_NDIM = {Prim.NP_ZEROS_LIKE, Prim.NP_ONES_LIKE, Prim.NP_COPY, Prim.ZEROS_LIKE,
@@ -178,7 +181,7 @@ class _Pass:
             return self.dims(args[0])
         if p in _CONSTRUCTORS:
             return self.shape_length(args[0])
-        if p is Prim.NP_EYE or p is Prim.NP_OUTER:
+        if p in (Prim.NP_EYE, Prim.NP_IDENTITY, Prim.NP_OUTER):
             return 2
         if p in (Prim.NP_ARANGE, Prim.NP_LINSPACE, Prim.NP_RAVEL):
             return 1
@@ -364,6 +367,18 @@ def _same_shapes(body: tuple[Stmt, ...], scalar: set[Var]) -> dict[Var, Var]:
 _SAME_SHAPE = {Prim.NP_COPY, Prim.NP_ZEROS_LIKE, Prim.NP_ONES_LIKE, Prim.SETITEM,
                Prim.INDEX_ADD}
 _CONTAINERS = {Prim.LIST, Prim.TUPLE, Prim.APPEND, Prim.SPREAD, Prim.UNCONCATENATE}
+
+
+def _uses_numpy(body: tuple[Stmt, ...]) -> bool:
+    """Does the code call NumPy (or a helper of generated code)? Code that does not works
+    on numbers in practice, whatever the analysis could prove."""
+    for stmt in body:
+        if isinstance(stmt, Op) and stmt.prim.spec.call \
+                and stmt.prim.spec.call.startswith(("np.", "_")):
+            return True
+        if any(_uses_numpy(r.body) for r in regions_of(stmt)):
+            return True
+    return False
 
 
 def _lists(body: tuple[Stmt, ...]) -> set[Var]:

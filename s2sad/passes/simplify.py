@@ -33,9 +33,9 @@ from ..primitives import Prim
 from . import shapes
 
 
-def run(fn: Function) -> Function:
+def run(fn: Function, scalars: tuple[Var, ...] = ()) -> Function:
     mapping: dict[Var, Value] = {}
-    facts = shapes.analyze(fn)
+    facts = shapes.analyze(fn, scalars)
     body = _body(fn.body, mapping, {}, facts)
     return substitute_function(fn.replace(body=body), mapping)
 
@@ -103,6 +103,11 @@ def _simplify(op: Op, defining: dict[Var, Op], facts: shapes.Shapes
             return x
         if _is(x, 1):
             return y
+        for a, b in ((x, y), (y, x)):  # an array times the seed 1.0 is the array
+            seed = defining.get(b) if isinstance(b, Var) else None
+            if seed is not None and seed.prim is Prim.COPY and _is(seed.args[0], 1) \
+                    and not facts.scalar(a) and facts.numpy:
+                return a
         for a, b in ((x, y), (y, x)):  # a * (g spread over a's shape) is a * g
             spread = defining.get(b) if isinstance(b, Var) else None
             if spread is not None and spread.prim is Prim.UNREDUCE and not spread.params \

@@ -18,7 +18,8 @@ def _unbroadcast(g, x):
     if np.shape(g) == shape:
         return g
     lead = np.ndim(g) - len(shape)
-    g = np.sum(g, axis=tuple(range(lead)))
+    if lead:
+        g = np.sum(g, axis=tuple(range(lead)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
@@ -68,41 +69,41 @@ def grad_mlp_loss(W1, b1, W2, b2, X, Y):
     # adjoint of: t10 = -t9
     t14 = -t13
     # adjoint of: t9 = np.sum(t8)
-    t15 = _unreduce(t14, t8)
+    t13 = _unreduce(t14, t8)
     # adjoint of: t8 = Y * log_probs
-    t16 = Y * t15
-    dmlp_loss_dlog_probs = _unbroadcast(t16, log_probs)
+    t14 = Y * t13
+    dmlp_loss_dlog_probs = _unbroadcast(t14, log_probs)
     # adjoint of: log_probs = shifted - t7
-    t17 = _unbroadcast(dmlp_loss_dlog_probs, shifted)
-    t18 = _unbroadcast(dmlp_loss_dlog_probs, t7)
-    t19 = -t18
+    t13 = _unbroadcast(dmlp_loss_dlog_probs, shifted)
+    t14 = _unbroadcast(dmlp_loss_dlog_probs, t7)
+    t15 = -t14
     # adjoint of: t7 = np.log(t6)
-    t20 = t19 / t6
+    t14 = t15 / t6
     # adjoint of: t6 = np.sum(t5, axis=1, keepdims=True)
-    t21 = _unreduce(t20, t5, axis=1, keepdims=True)
+    t15 = _unreduce(t14, t5, axis=1, keepdims=True)
     # adjoint of: t5 = np.exp(shifted)
-    t22 = t5 * t21
-    dmlp_loss_dshifted = t17 + t22
+    t14 = t5 * t15
+    dmlp_loss_dshifted = t13 + t14
     # adjoint of: shifted = logits - t4
-    t23 = _unbroadcast(dmlp_loss_dshifted, logits)
-    t24 = _unbroadcast(dmlp_loss_dshifted, t4)
-    t25 = -t24
+    t13 = _unbroadcast(dmlp_loss_dshifted, logits)
+    t14 = _unbroadcast(dmlp_loss_dshifted, t4)
+    t15 = -t14
     # adjoint of: t4 = np.max(logits, axis=1, keepdims=True)
-    t26 = _extremum_grad(t25, t4, logits, axis=1, keepdims=True)
-    dmlp_loss_dlogits = t23 + t26
+    t14 = _extremum_grad(t15, t4, logits, axis=1, keepdims=True)
+    dmlp_loss_dlogits = t13 + t14
     # adjoint of: logits = t3 + b2
-    t27 = _unbroadcast(dmlp_loss_dlogits, t3)
+    t13 = _unbroadcast(dmlp_loss_dlogits, t3)
     dmlp_loss_db2 = _unbroadcast(dmlp_loss_dlogits, b2)
     # adjoint of: t3 = hidden @ W2
-    dmlp_loss_dhidden = _matmul_grad_a(t27, hidden, W2)
-    dmlp_loss_dW2 = _matmul_grad_b(t27, hidden, W2)
+    dmlp_loss_dhidden = _matmul_grad_a(t13, hidden, W2)
+    dmlp_loss_dW2 = _matmul_grad_b(t13, hidden, W2)
     # adjoint of: hidden = np.tanh(t2)
-    t28 = hidden * hidden
-    t29 = 1 - t28
-    t30 = t29 * dmlp_loss_dhidden
+    t13 = hidden * hidden
+    t14 = 1 - t13
+    t13 = t14 * dmlp_loss_dhidden
     # adjoint of: t2 = t1 + b1
-    t31 = _unbroadcast(t30, t1)
-    dmlp_loss_db1 = _unbroadcast(t30, b1)
+    t14 = _unbroadcast(t13, t1)
+    dmlp_loss_db1 = _unbroadcast(t13, b1)
     # adjoint of: t1 = X @ W1
-    dmlp_loss_dW1 = _matmul_grad_b(t31, X, W1)
+    dmlp_loss_dW1 = _matmul_grad_b(t14, X, W1)
     return dmlp_loss_dW1, dmlp_loss_db1, dmlp_loss_dW2, dmlp_loss_db2
