@@ -211,3 +211,28 @@ def test_arithmetic_on_lists_is_a_located_error():
         with pytest.raises(s2sad.CompileError) as info:
             transform(list_arithmetic)
         assert "list" in str(info.value) and info.value.lineno is not None
+
+
+def over_items(x, w):
+    s = 0.5
+    for v in x:
+        s = s * v + w
+    for i, v in enumerate(x):
+        s = s + i * v * w
+    for a, b in zip(x, x[1:]):
+        s = s + a * b
+    return s * w
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5])
+def test_loops_over_sequences_of_every_length(n):
+    x = np.linspace(0.3, 1.1, n)
+    w = 0.7
+    grads = s2sad.grad(over_items, wrt=(0, 1))(x, w)
+    assert np.shape(grads[0]) == (n,)
+    for i, g in enumerate(grads):
+        assert array_close(g, array_gradient(over_items, (x, w), i), rtol=1e-6, atol=1e-7)
+    tangent = (np.ones(n), 1.0)
+    value, dvalue = s2sad.jvp(over_items, wrt=(0, 1))(x, w, *tangent)
+    assert value == over_items(x, w)
+    assert abs(dvalue - (np.sum(grads[0]) + grads[1])) <= 1e-12 * max(1.0, abs(dvalue))
