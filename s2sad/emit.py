@@ -90,6 +90,7 @@ def emit_module(fns: list[Function], bindings: dict[str, object], main: str | No
                                   f"the module {MODULES[alias].__name__}, but `{alias}` "
                                   f"names something else in your module; rename it")
     reserved = set(bindings) | set(modules) | {fn.name for fn in fns} | _BUILTINS_USED \
+        | _called(fns) \
         | set(used) | {p.spec.call for p in prims if p.spec.call and "." not in p.spec.call}
     texts = [helpers.source(name) for name in used]
     for fn in fns:
@@ -104,6 +105,22 @@ def emit_module(fns: list[Function], bindings: dict[str, object], main: str | No
         texts.append(tail)
     name = main if main is not None else fns[-1].name
     return Generated(name, "\n".join(texts), dict(bindings), tuple(modules))
+
+
+def _called(fns: list[Function]) -> set[str]:
+    """The functions the code calls by name (``call ... fn='g'``)."""
+    found: set[str] = set()
+
+    def walk(body: tuple[Stmt, ...]) -> None:
+        for stmt in body:
+            if isinstance(stmt, Op) and stmt.prim is Prim.CALL:
+                found.add(dict(stmt.params)["fn"].value)
+            for region in regions_of(stmt):
+                walk(region.body)
+
+    for fn in fns:
+        walk(fn.body)
+    return found
 
 
 def header_line(fn: Function) -> str:
@@ -450,6 +467,8 @@ class _Printer:
             if params.get("copy"):  # not a view of the array: it is about to change
                 return gast.Call(gast.Attribute(item, "copy", gast.Load()), [], [])
             return item
+        if op.prim is Prim.CALL:  # a user function, or a derivative of one
+            return gast.Call(gast.Name(params["fn"], gast.Load(), None, None), args, [])
         if op.prim is Prim.SETITEM_GRAD:  # the index as an object: np.s_[...]
             where = index.to_gast(params.pop("index", "_"), iter(args[1:]))
             args = [args[0], gast.Subscript(_dotted("np.s_"), where, gast.Load())]
@@ -518,6 +537,9 @@ class _Printer:
                 return []  # `a = a`: the value already has the name
             return [self.assignment(stmt)]
         if isinstance(stmt, Comment):
+            if stmt.of is not None and stmt.of.results \
+                    and not all(r in self.names for r in stmt.of.results):
+                return []  # the op it names was removed (its value is not needed)
             if stmt.of is None:
                 text = stmt.text
             elif stmt.of.prim.spec.in_place:

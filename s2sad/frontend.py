@@ -20,7 +20,7 @@ import ast
 import builtins
 import math
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gast
 
@@ -50,17 +50,24 @@ __all__ = ["Lowered", "SourceFunction", "from_file", "from_function", "lower"]
 
 @dataclass(frozen=True)
 class Lowered:
-    """The IR of a function and the objects its ``Global`` values name (by root name)."""
+    """The IR of a function and the objects its ``Global`` values name (by root name).
+
+    ``callees``: the user functions it calls, directly or not, lowered, by the name the
+    generated code calls them (``call x fn='g'``).
+    """
 
     fn: Function
     bindings: dict[str, object]
     source: SourceFunction
+    callees: dict[str, Lowered] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------
 # Lowering
-def lower(src: SourceFunction) -> Lowered:
-    return _Lowerer(src).run()
+def lower(src: SourceFunction, stack: tuple = (), callees: dict | None = None) -> Lowered:
+    """``stack``: the callers being lowered (a call back into one is recursion);
+    ``callees``: the table of lowered callees, shared by a whole call tree."""
+    return _Lowerer(src, stack, {} if callees is None else callees).run()
 
 
 def _assigned_names(node: gast.FunctionDef) -> set[str]:
@@ -72,8 +79,12 @@ def _assigned_names(node: gast.FunctionDef) -> set[str]:
 
 
 class _Lowerer:
-    def __init__(self, src: SourceFunction) -> None:
+    def __init__(self, src: SourceFunction, stack: tuple = (), callees: dict | None = None
+                 ) -> None:
         self.src = src
+        self.stack = stack
+        self.callees: dict[str, Lowered] = {} if callees is None else callees
+        self.callee_keys: dict[str, object] = {}
         self.names = Names()
         self.env: dict[str, Value] = {}  # local variable -> its current SSA value
         self.body: list[Stmt] = []
@@ -109,7 +120,7 @@ class _Lowerer:
                 f"`{node.name}` does not return a value; s2sad differentiates the value a "
                 f"function returns, so end it with `return ...`")
         fn = Function(node.name, params, tuple(self.body), out, (), self.src.loc(node))
-        return Lowered(fn, self.bindings, self.src)
+        return Lowered(fn, self.bindings, self.src, self.callees)
 
     def params(self, args: gast.arguments) -> tuple[Param, ...]:
         for stars, extra in (("*", args.vararg), ("**", args.kwarg)):
@@ -619,7 +630,11 @@ class _Lowerer:
     def returns_several(self, node: gast.Call) -> bool:
         if isinstance(node.func, gast.Attribute) and self.is_local(node.func.value):
             return False
-        prim = prim_of_callable(self.resolve_callee_or_none(node.func))
+        callee = self.resolve_callee_or_none(node.func)
+        if isinstance(callee, (types.FunctionType, StaticFunction)) \
+                and _generated_helper(callee) is None:
+            return True  # a user function: unpacked by what it returns
+        prim = prim_of_callable(callee)
         return prim is not None and prim.n_results[1] > 1
 
     def store_item(self, target: gast.Subscript, value: Value, node: gast.AST) -> None:
@@ -951,6 +966,8 @@ class _Lowerer:
         callee = self.resolve(node.func)
         label = _dotted(node.func) or "this function"
         prim = prim_of_callable(callee) or _generated_helper(callee)
+        if prim is None and isinstance(callee, (types.FunctionType, StaticFunction)):
+            return self.user_call(node, callee, label, into, n_results)
         if prim is None:
             raise self.src.error(errors.NoDerivativeRule, node.func, _no_rule(label, callee))
         if prim.spec.keywords or prim.n_results != (1, 1):
@@ -979,6 +996,87 @@ class _Lowerer:
                 f"`{label}` is supported with {expected} argument(s), got {len(args)}")
         return self.emit(prim, tuple(args), node, into)
 
+
+    def user_call(self, node: gast.Call, callee: object, label: str, into: Var | None,
+                  n_results: int) -> Value:
+        """A call to a function of the user's: lowered once, called by name
+        (``r = call a b fn='g'``); its derivatives are generated functions of their own."""
+        name = callee.name if isinstance(callee, StaticFunction) else callee.__name__
+        try:
+            source = from_file(callee.path, callee.name) \
+                if isinstance(callee, StaticFunction) else from_function(callee)
+        except errors.NoSource as exc:
+            raise self.src.error(errors.NoSource, node.func,
+                                 f"`{label}` is called here, but {exc.message}") from None
+        key = _source_key(source)
+        callers = (*self.stack, _source_key(self.src))
+        if key in callers:
+            chain = " -> ".join([*(k[1] for k in callers[callers.index(key):]), name])
+            raise self.src.error(
+                errors.UnsupportedSyntax, node,
+                f"recursion ({chain}) is not supported; write the recursion as a loop")
+        lowered = self.callees.get(name)
+        if lowered is not None and _source_key(lowered.source) != key:
+            raise self.src.error(
+                errors.UnsupportedSyntax, node.func,
+                f"two different functions called `{name}` are called; rename one")
+        if lowered is None:
+            lowered = lower(source, callers, self.callees)
+            self.callees[name] = lowered
+        for root, obj in lowered.bindings.items():
+            if root in self.bindings and self.bindings[root] is not obj:
+                raise self.src.error(
+                    errors.UnsupportedSyntax, node.func,
+                    f"`{name}` reads `{root}`, which names something else here; rename it")
+            self.bindings[root] = obj
+        args = self.call_arguments(node, lowered.fn, label)
+        outs = lowered.fn.out
+        count = len(outs) if isinstance(outs, tuple) else 1
+        results = tuple(self.names.temp() for _ in range(count))
+        self.body.append(Op(results, Prim.CALL, tuple(args), (("fn", Const(name)),),
+                            self.src.loc(node)))
+        if n_results > 1:
+            if n_results != count:
+                raise self.src.error(errors.UnsupportedSyntax, node,
+                                     f"`{name}` returns {count} value(s), not {n_results}")
+            return results  # type: ignore[return-value]
+        value: Value = results[0] if count == 1 else self.emit(Prim.TUPLE, results, node)
+        if into is not None:
+            self.emit(Prim.COPY, (value,), node, into)
+            return into
+        return value
+
+    def call_arguments(self, node: gast.Call, fn: Function, label: str) -> list[Value]:
+        """The arguments in the callee's parameter order, defaults filled in."""
+        params = list(fn.params)
+        bound: dict[int, Value] = {}
+        positional = [k for k, p in enumerate(params) if not p.kwonly]
+        if len(node.args) > len(positional):
+            raise self.src.error(errors.UnsupportedSyntax, node,
+                                 f"`{label}` takes {len(positional)} positional argument(s), "
+                                 f"got {len(node.args)}")
+        for k, arg in zip(positional, node.args):
+            bound[k] = self.expr(arg)
+        names = {p.var.name: k for k, p in enumerate(params)}
+        for keyword in node.keywords:
+            at = keyword if hasattr(keyword, "lineno") else keyword.value
+            if keyword.arg is None or keyword.arg not in names:
+                raise self.src.error(errors.UnsupportedSyntax, at,
+                                     f"`{label}` has no parameter `{keyword.arg}`")
+            if names[keyword.arg] in bound:
+                raise self.src.error(errors.UnsupportedSyntax, at,
+                                     f"`{keyword.arg}` is given twice")
+            bound[names[keyword.arg]] = self.expr(keyword.value)
+        args = []
+        for k, p in enumerate(params):
+            if k in bound:
+                args.append(bound[k])
+            elif p.default is not None:
+                args.append(p.default)
+            else:
+                raise self.src.error(errors.UnsupportedSyntax, node,
+                                     f"`{label}` is missing the argument `{p.var.name}`")
+        return args
 
     def call_prim(self, prim: Prim, label: str, args: list[Value], nodes: list[gast.expr],
                   keywords: list, node: gast.Call, into: Var | None, n_results: int = 1
@@ -1048,6 +1146,11 @@ class _Lowerer:
 
 
 _NOTHING = object()
+
+
+def _source_key(src: SourceFunction) -> tuple[str, str, int]:
+    """Which function a source is: its file, name and the line of its ``def``."""
+    return (src.filename, src.node.name, src.first_line + src.node.lineno - 1)
 
 _ATTRIBUTES = {"T": Prim.T, "shape": Prim.SHAPE, "ndim": Prim.NDIM, "size": Prim.SIZE}
 _METHODS = {

@@ -175,6 +175,8 @@ class Prim(enum.Enum):
     SIZE = "size"  # x.size
     LEN = "len"
     SUM = "sum"  # sum(xs) of a list
+    # a call to a user function, or to a derivative s2sad generated for one
+    CALL = "call"  # r1, r2 = call a b fn='g'
     # containers and indexing
     LIST = "list"  # [a, b, c]
     TUPLE = "tuple"  # (a, b, c)
@@ -385,6 +387,7 @@ SPEC.update({
     P.SIZE: PrimSpec(lambda x: x.size, (1, 1), attr="size", active=False, scalar=True),
     P.LEN: PrimSpec(builtins.len, (1, 1), call="len", active=False, scalar=True),
     P.SUM: PrimSpec(builtins.sum, (1, 1), call="sum"),
+    P.CALL: PrimSpec(None, (0, 1 << 20), n_results=(1, 1 << 20), keywords=(("fn", ""),)),
     P.LIST: PrimSpec(lambda *xs: list(xs), (0, 1 << 20)),
     P.TUPLE: PrimSpec(lambda *xs: tuple(xs), (0, 1 << 20)),
     # indexing: the index's parts follow as operands; the ``index`` parameter says how they

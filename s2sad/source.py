@@ -115,7 +115,7 @@ def from_file(path: str, name: str) -> SourceFunction:
             f"the file does not parse: {exc.msg}", path, exc.lineno or 0,
             max((exc.offset or 1) - 1, 0), exc.text or "") from None
     lines = tuple(text.splitlines(keepends=True))
-    namespace = _static_namespace(module)
+    namespace = _static_namespace(module, path)
     for node in module.body:
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == name:
             source = SourceFunction(node, path, lines, 1, 0, namespace)
@@ -129,7 +129,7 @@ def from_file(path: str, name: str) -> SourceFunction:
 _IMPORTABLE = ("math", "cmath", "numpy", "scipy")
 
 
-def _static_namespace(module: gast.Module) -> dict[str, object]:
+def _static_namespace(module: gast.Module, path: str) -> dict[str, object]:
     """What a module's top level binds, found without running it."""
     namespace: dict[str, object] = {}
     for node in module.body:
@@ -158,7 +158,7 @@ def _static_namespace(module: gast.Module) -> dict[str, object]:
                 if isinstance(target, gast.Name):
                     namespace[target.id] = value
         elif isinstance(node, gast.FunctionDef):
-            namespace[node.name] = StaticFunction(node.name)
+            namespace[node.name] = StaticFunction(node.name, path)
     return namespace
 
 
@@ -167,6 +167,7 @@ class StaticFunction:
     """A function defined in a file the CLI reads but does not run."""
 
     name: str
+    path: str = ""
 
 
 def _parse_def(lines: list[str], first: int, filename: str, name: str) -> SourceFunction:

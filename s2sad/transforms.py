@@ -9,9 +9,11 @@ propagation, dead code), emit.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import emit, errors
+from .calls import Calls
 from .frontend import Lowered
 from .ir import Const, Function, IRError, Param, Var, substitute_function, verify
 from .passes import cleanup, forward, reverse
@@ -19,6 +21,7 @@ from .passes import cleanup, forward, reverse
 KINDS = ("grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "hessian")
 MODES = ("forward", "reverse", "auto")
 _NON_DIFFERENTIABLE = ("int", "bool", "str")
+Trace = Callable[[str, Function], None]  # (step, IR after it): --print-ir-after
 
 
 @dataclass(frozen=True)
@@ -28,34 +31,40 @@ class Derivative:
 
 
 def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = None,
-           mode: str = "auto") -> Derivative:
+           mode: str = "auto", trace: Trace | None = None) -> Derivative:
     """``check``: verify the IR after every step (default: when ``S2SAD_CHECK=1``).
 
     ``mode`` chooses how a Jacobian is built: by columns (forward), by rows (reverse), or
-    whichever needs fewer passes for the sizes at hand (auto).
+    whichever needs fewer passes for the sizes at hand (auto). ``trace(step, fn)``, if
+    given, sees the IR after each step: ``frontend``, ``cleanup``, ``forward``,
+    ``reverse``.
     """
     if check is None:
         check = os.environ.get("S2SAD_CHECK") == "1"
     primal = lowered.fn
     _checked(primal, "the frontend", check)
+    _trace(trace, "frontend", primal)
     primal = cleanup(primal)  # differentiate the simplified primal: no blocks for folded ops
     _checked(primal, "cleanup of the primal", check)
+    _trace(trace, "cleanup", primal)
     positions, as_tuple = resolve_wrt(lowered, wrt)
+    calls = Calls(lowered.callees, lambda fn: _checked(fn, "a callee's derivative", check))
     if kind == "jacobian":
-        return _jacobian(lowered, primal, positions, as_tuple, mode, check)
+        return _jacobian(lowered, primal, positions, as_tuple, mode, check, calls, trace=trace)
     if kind in ("hvp", "hessian"):
-        hvp = _hvp(primal, positions, as_tuple, check)
+        hvp = _hvp(primal, positions, as_tuple, check, calls, trace=trace)
         if kind == "hvp":
-            return Derivative(hvp, emit.emit(hvp, lowered.bindings))
-        return _hessian(lowered, primal, hvp, positions, as_tuple, check)
+            return Derivative(hvp, _emit([hvp], lowered, calls))
+        return _hessian(lowered, primal, hvp, positions, as_tuple, check, calls)
     if kind == "jvp":
-        fn = forward.run(primal, positions)
+        fn = forward.run(primal, positions, calls=calls)
     elif kind in ("grad", "value_and_grad", "vjp"):
         if isinstance(primal.out, tuple):
             raise errors.UnsupportedSyntax.at(
                 primal.loc, f"`{primal.name}` returns a tuple; {kind} needs a single "
                 "output (return one value, or use jvp for several outputs)")
-        fn = reverse.run(primal, positions, cotangent=(kind == "vjp"), wrt_is_tuple=as_tuple)
+        fn = reverse.run(primal, positions, cotangent=(kind == "vjp"), wrt_is_tuple=as_tuple,
+                         calls=calls)
         out, gradient = fn.out
         if kind == "value_and_grad":
             fn = fn.replace(keep=())
@@ -65,16 +74,27 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
         raise ValueError(f"unknown derivative kind {kind!r}; expected one of {KINDS}")
     fn = fn.replace(name=f"{kind}_{primal.name}")
     _checked(fn, kind, check)
+    _trace(trace, "forward" if kind == "jvp" else "reverse", fn)
     # a gradient's primal output is a number: what the shape analysis may start from
     scalars = (primal.out,) if kind in ("grad", "value_and_grad") \
         and isinstance(primal.out, Var) else ()
     fn = cleanup(fn, scalars)
     _checked(fn, "cleanup", check)
-    return Derivative(fn, emit.emit(fn, lowered.bindings))
+    _trace(trace, "cleanup", fn)
+    return Derivative(fn, _emit([fn], lowered, calls))
+
+
+def _emit(fns: list[Function], lowered: Lowered, calls: Calls, **options) -> emit.Generated:
+    """The derivative's module: the functions it calls (the user's callees and their
+    derivatives) first, then ``fns``, the last of which is the one returned."""
+    bindings = {**calls.bindings(), **lowered.bindings}
+    return emit.emit_module(calls.ordered() + fns, bindings,
+                            main=options.pop("main", fns[-1].name), **options)
 
 
 def _jacobian(lowered: Lowered, primal: Function, positions: tuple[int, ...], as_tuple: bool,
-              mode: str, check: bool) -> Derivative:
+              mode: str, check: bool, calls: Calls,
+              trace: Trace | None = None) -> Derivative:
     """``jacobian_f``: the primal for the output's shape, then one forward pass per input
     entry (columns) or one reverse pass per output entry (rows).
 
@@ -98,12 +118,18 @@ def _jacobian(lowered: Lowered, primal: Function, positions: tuple[int, ...], as
     name = primal.name
     fns = [primal]
     if mode in ("forward", "auto"):
-        fns.append(cleanup(forward.run(primal, positions).replace(name=f"jvp_{name}")))
+        jvp_fn = forward.run(primal, positions, calls=calls).replace(name=f"jvp_{name}")
+        _trace(trace, "forward", jvp_fn)
+        fns.append(cleanup(jvp_fn))
     if mode in ("reverse", "auto"):
-        vjp_fn = reverse.run(primal, positions, cotangent=True, wrt_is_tuple=True)
+        vjp_fn = reverse.run(primal, positions, cotangent=True, wrt_is_tuple=True,
+                             calls=calls)
+        _trace(trace, "reverse", vjp_fn.replace(name=f"vjp_{name}"))
         fns.append(cleanup(vjp_fn.replace(name=f"vjp_{name}", out=vjp_fn.out[1])))
     for fn in fns:
         _checked(fn, "jacobian", check)
+        if fn is not primal:
+            _trace(trace, "cleanup", fn)
     positional = [p.var.name for p in primal.params if not p.kwonly]
     keywords = [f"{p.var.name}={p.var.name}" for p in primal.params if p.kwonly]
     wrt_names = [primal.params[i].var.name for i in positions]
@@ -150,24 +176,29 @@ def _jacobian(lowered: Lowered, primal: Function, positions: tuple[int, ...], as
         lines += by_columns("    ")
     tail = "\n".join(lines) + "\n"
     helper_names = ("_basis", "_from_columns", "_from_rows", "_zeros_like")
-    generated = emit.emit_module(fns, lowered.bindings, main=f"jacobian_{name}", tail=tail,
-                                 tail_helpers=helper_names, tail_modules=("np",))
+    calls.require_primals(primal)
+    generated = _emit(fns, lowered, calls, main=f"jacobian_{name}", tail=tail,
+                      tail_helpers=helper_names, tail_modules=("np",))
     return Derivative(fns[-1], generated)
 
 
-def _hvp(primal: Function, positions: tuple[int, ...], as_tuple: bool, check: bool
-         ) -> Function:
+def _hvp(primal: Function, positions: tuple[int, ...], as_tuple: bool, check: bool,
+         calls: Calls,
+         trace: Trace | None = None) -> Function:
     """``hvp_f(*args, v) -> H v``: forward mode over the reverse-mode gradient, one pass,
     no Hessian formed (its tape carries the tangents). ``v`` is one vector per ``wrt``."""
     if isinstance(primal.out, tuple):
         raise errors.UnsupportedSyntax.at(
             primal.loc, f"`{primal.name}` returns a tuple; hvp needs a single output")
-    grad = reverse.run(primal, positions, wrt_is_tuple=as_tuple)
+    grad = reverse.run(primal, positions, wrt_is_tuple=as_tuple, calls=calls)
+    _trace(trace, "reverse", grad.replace(name=f"grad_{primal.name}"))
     scalars = (primal.out,) if isinstance(primal.out, Var) else ()
     grad = cleanup(grad.replace(out=grad.out[1], name=f"grad_{primal.name}"), scalars)
     _checked(grad, "grad", check)
-    hvp = forward.run(grad, positions)
+    _trace(trace, "cleanup", grad)
+    hvp = forward.run(grad, positions, calls=calls)
     _checked(hvp, "hvp", check)
+    _trace(trace, "forward", hvp)
     # the tangents are the vectors: name them v (or v_x, v_y for several)
     n = len(positions)
     tangents = [p.var for p in hvp.params[len(grad.params) - _kwonly(grad):][:n]]
@@ -183,6 +214,7 @@ def _hvp(primal: Function, positions: tuple[int, ...], as_tuple: bool, check: bo
                       out=hvp.out[1], name=f"hvp_{primal.name}")
     hvp = cleanup(hvp)
     _checked(hvp, "cleanup", check)
+    _trace(trace, "cleanup", hvp)
     return hvp
 
 
@@ -191,7 +223,7 @@ def _kwonly(fn: Function) -> int:
 
 
 def _hessian(lowered: Lowered, primal: Function, hvp: Function, positions: tuple[int, ...],
-             as_tuple: bool, check: bool) -> Derivative:
+             as_tuple: bool, check: bool, calls: Calls) -> Derivative:
     """``hessian_f``: one Hessian-vector product per entry of each ``wrt`` input (the
     columns), blocks ``((H_xx, H_xy), (H_yx, H_yy))`` for several inputs."""
     name = primal.name
@@ -219,9 +251,9 @@ def _hessian(lowered: Lowered, primal: Function, hvp: Function, positions: tuple
     else:
         lines.append("    return hessian")
     tail = "\n".join(lines) + "\n"
-    generated = emit.emit_module([hvp], lowered.bindings, main=f"hessian_{name}", tail=tail,
-                                 tail_helpers=("_basis", "_from_columns", "_zeros_like"),
-                                 tail_modules=("np",))
+    generated = _emit([hvp], lowered, calls, main=f"hessian_{name}", tail=tail,
+                      tail_helpers=("_basis", "_from_columns", "_zeros_like"),
+                      tail_modules=("np",))
     return Derivative(hvp, generated)
 
 
@@ -246,6 +278,11 @@ def _checked(fn: Function, after: str, check: bool) -> None:
         verify(fn)
     except IRError as exc:
         raise errors.InternalError(f"IR does not verify after {after}: {exc}") from None
+
+
+def _trace(trace: Trace | None, step: str, fn: Function) -> None:
+    if trace is not None:
+        trace(step, fn)
 
 
 def resolve_wrt(lowered: Lowered, wrt: object) -> tuple[tuple[int, ...], bool]:

@@ -521,18 +521,37 @@ CORPUS = [
         def f(x):
             return np.fft.fft(x)
         """, NoDerivativeRule, 5, 11, "`np.fft.fft`"),
-    bad("user-function", """
+    bad("callee-outside-the-subset", """
         def helper(t):
-            return t * 2.0
+            try:
+                return t * 2.0
+            except ValueError:
+                return 0.0
 
 
         def f(x):
             return helper(x) + 1.0
-        """, NoDerivativeRule, 6, 11, "`helper`", "Python function"),
+        """, U, 2, 4, "`try`"),
+    bad("callee-missing-argument", """
+        def helper(t, u):
+            return t * u
+
+
+        def f(x):
+            return helper(x) + 1.0
+        """, U, 6, 11, "`helper`", "missing the argument `u`"),
     bad("recursion", """
         def f(x):
             return f(x - 1.0)
-        """, NoDerivativeRule, 2, 11, "`f`"),
+        """, U, 2, 11, "recursion (f -> f)", "loop"),
+    bad("mutual-recursion", """
+        def g(x):
+            return f(x) * 2.0
+
+
+        def f(x):
+            return g(x - 1.0)
+        """, U, 2, 11, "recursion (f -> g -> f)", "loop"),
     bad("eval", """
         def f(x):
             return eval("x")

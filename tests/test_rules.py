@@ -202,7 +202,7 @@ def _scalar(p: Prim) -> bool:
     """
     spec = p.spec
     if p in (P.MATMUL, P.LEN, P.SUM, P.LIST, P.TUPLE, P.GETITEM, P.SETITEM, P.INDEX_ADD,
-             P.APPEND) or spec.attr is not None:
+             P.APPEND, P.CALL) or spec.attr is not None:
         return False
     return spec.call is None or spec.call.startswith("math.") or "." not in spec.call \
         and not spec.call.startswith("_")

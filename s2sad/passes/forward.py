@@ -44,14 +44,16 @@ from .reverse import _no_list_arithmetic as no_list_arithmetic
 from .reverse import _no_rule as reverse_no_rule
 
 ZERO = Const(0.0)
-_STRUCTURAL = {Prim.SETITEM, Prim.INDEX_ADD, Prim.LIST, Prim.TUPLE, Prim.APPEND}
+_STRUCTURAL = {Prim.SETITEM, Prim.INDEX_ADD, Prim.LIST, Prim.TUPLE, Prim.APPEND, Prim.CALL}
 # primitives whose tangent rules may leave out an operand's shape (d(x + y) = dx)
 _PASS_THROUGH = {Prim.ADD, Prim.SUB, Prim.NP_ADD, Prim.NP_SUBTRACT}
 
 
-def run(fn: Function, wrt: tuple[int, ...]) -> Function:
+def run(fn: Function, wrt: tuple[int, ...], calls=None) -> Function:
+    """``calls``: the derivatives of user functions called (``calls.Calls``)."""
     wrt_vars = tuple(fn.params[i].var for i in wrt)
     pass_ = _Forward(fn, wrt_vars, shapes.analyze(fn))
+    pass_.calls = calls
     seeds = [Param(pass_.tangent[p]) for p in wrt_vars]
     build = Builder(pass_.names)
     build.stmts.extend(pass_.body(fn.body))
@@ -100,6 +102,8 @@ class _Forward:
                 build.stmts.append(stmt)
                 if any(self.facts.active(r) for r in stmt.results):
                     self.op(stmt, build)
+                elif stmt.prim is Prim.CALL:  # no tangent: the plain call stays
+                    self.calls.primal(dict(stmt.params)["fn"].value)
             elif isinstance(stmt, Comment):
                 build.stmts.append(stmt)
             elif isinstance(stmt, If):
@@ -120,6 +124,16 @@ class _Forward:
         if stmt.prim not in TANGENT and stmt.prim not in MULTI_TANGENT \
                 and stmt.prim not in _STRUCTURAL:
             raise reverse_no_rule(stmt)
+        if stmt.prim is Prim.CALL:  # jvp_g(a, b, da) -> (r, dr)
+            build.stmts.pop()  # the call itself: jvp_g computes the values too
+            wrt = tuple(k for k, h in enumerate(has) if h)
+            tangents = tuple(self.fresh_tangent(r) for r in stmt.results)
+            name = self.calls.jvp(params["fn"], wrt)
+            build.stmts.append(Op(stmt.results + tangents, Prim.CALL,
+                                  (*stmt.args, *(self.tangent[stmt.args[k]] for k in wrt)),
+                                  (("fn", Const(name)),), stmt.loc))
+            self.tangent.update(zip(stmt.results, tangents))
+            return
         if len(stmt.results) > 1 or stmt.prim in MULTI_TANGENT:
             ds = tuple(build.sym(self.tangent[a]) if h else None
                        for a, h in zip(stmt.args, has))

@@ -82,21 +82,37 @@ ZERO = Const(0.0)
 
 
 def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
-        wrt_is_tuple: bool = True) -> Function:
-    """``cotangent``: seed with a parameter (vjp) instead of 1.0 (grad).
+        wrt_is_tuple: bool = True, calls=None) -> Function:
+    """``cotangent``: seed with a parameter (vjp) instead of 1.0 (grad); a function that
+    returns several values takes one cotangent per value.
 
     ``wrt_is_tuple``: return the gradients as a tuple, or the single gradient alone.
+    ``calls``: the derivatives of user functions called (``calls.Calls``).
     """
     wrt_vars = tuple(fn.params[i].var for i in wrt)
     out = fn.out
+    outs = out if cotangent and isinstance(out, tuple) else (out,)
+    if any(isinstance(o, tuple) for o in outs):
+        raise UnsupportedSyntax.at(fn.loc, f"`{fn.name}` returns nested tuples; return a "
+                                   "flat tuple of values")
     out_name = out.base if isinstance(out, Var) and not out.is_temp else fn.name
     scalar_out = (out,) if isinstance(out, Var) and not cotangent else ()
-    sweep = _Reverse(fn, wrt_vars, out_name, shapes.analyze(fn, scalar_out))
-    seed = sweep.names.fresh(naming.ratio(out_name, out_name))
+    sweep = _Reverse(fn, wrt_vars, out_name, shapes.analyze(fn, scalar_out), calls)
+    if len(outs) == 1:
+        seeds = (sweep.names.fresh(naming.ratio(out_name, out_name)),)
+    else:  # one cotangent per output, named after it (or after its position)
+        seeds = tuple(sweep.names.fresh(naming.differential(
+            o.base if isinstance(o, Var) and not o.is_temp else f"out{k}"))
+            for k, o in enumerate(outs))
+    seed = seeds[0]
     top = _Scope()
-    if isinstance(out, Var) and sweep.facts.active(out):
-        top.adjoint[out] = top.named[out] = seed
+    sums = Builder(sweep.names)  # a value returned twice gets both cotangents
+    for o, s in zip(outs, seeds):
+        if isinstance(o, Var) and sweep.facts.active(o):
+            top.adjoint[o] = top.named[o] = \
+                sums.op(Prim.ADD, top.adjoint[o], s) if o in top.adjoint else s
     primal, adjoint = sweep.sweep(fn.body, top)
+    adjoint = sums.stmts + list(adjoint)
 
     build = Builder(sweep.names)
     if sweep.tape is not None:
@@ -114,7 +130,7 @@ def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
         else:  # the output does not depend on p
             grads.append(build.op(Prim.ZEROS_LIKE, p, name=sweep.fresh_adjoint(p)))
     params = tuple(Param(p.var) if cotangent else p for p in fn.params if not p.kwonly)
-    params += (Param(seed),) if cotangent else ()
+    params += tuple(Param(s) for s in seeds) if cotangent else ()
     params += tuple(p for p in fn.params if p.kwonly)
     gradient = tuple(grads) if wrt_is_tuple else grads[0]
     return Function(f"vjp_{fn.name}", params, tuple(build.stmts), (out, gradient),
@@ -134,7 +150,8 @@ class _Scope:
 
 class _Reverse:
     def __init__(self, fn: Function, wrt: tuple[Var, ...], out_name: str,
-                 shape_facts: shapes.Shapes) -> None:
+                 shape_facts: shapes.Shapes, calls=None) -> None:
+        self.calls = calls
         self.facts = activity.analyze(fn, wrt)
         self.shapes = shape_facts
         self.adjoint_tapes: dict[Var, Var] = {}  # a tape of the code -> its adjoints' tape
@@ -263,6 +280,9 @@ class _Reverse:
         if stmt.prim in (Prim.PUSH, Prim.POP):
             self.tape_op(stmt, scope, build)
             return
+        if stmt.prim is Prim.CALL:
+            self.call(stmt, scope, build)
+            return
         if not any(r in scope.adjoint for r in stmt.results):
             return
         build.comment("adjoint of", stmt)
@@ -342,6 +362,25 @@ class _Reverse:
         build.stmts.append(Op(popped, Prim.POP, (adjoint_tape,)))
         for k, value in zip(carried, popped):
             self.accumulate(values[k], value, scope, build)
+
+    def call(self, stmt: Op, scope: _Scope, build: Builder) -> None:
+        """``r = g(a, b)``: the adjoint calls ``vjp_g(a, b, dr) -> (da, db)``, which runs
+        ``g`` again inside (joint reversal: each call is its own checkpoint)."""
+        name = dict(stmt.params)["fn"].value
+        self.calls.primal(name)  # the forward sweep calls g itself
+        if not any(r in scope.adjoint for r in stmt.results):
+            return
+        wrt = tuple(k for k, a in enumerate(stmt.args) if self.facts.active(a))
+        if not wrt:
+            return
+        build.comment("adjoint of", stmt)
+        cotangents = [self.complete(r, scope, build) if r in scope.adjoint
+                      else self.zero_of(r, build, {r}) for r in stmt.results]
+        grads = tuple(self.fresh_adjoint(stmt.args[k]) for k in wrt)
+        build.stmts.append(Op(grads, Prim.CALL, (*stmt.args, *cotangents),
+                              (("fn", Const(self.calls.vjp(name, wrt))),), stmt.loc))
+        for k, g in zip(wrt, grads):
+            self.accumulate(stmt.args[k], g, scope, build)
 
     def pushes_active(self, region: Region) -> bool:
         """Does ``region`` push onto a tape a value whose adjoint comes back later?"""
@@ -519,7 +558,8 @@ def _defined_inside(region: Region) -> set[Var]:
     return found
 
 
-_STRUCTURAL = {Prim.GETITEM, Prim.SETITEM, Prim.INDEX_ADD, Prim.LIST, Prim.TUPLE, Prim.APPEND}
+_STRUCTURAL = {Prim.GETITEM, Prim.SETITEM, Prim.INDEX_ADD, Prim.LIST, Prim.TUPLE, Prim.APPEND,
+               Prim.CALL}
 
 
 def _unbroadcast(value: Value, like: Value, build: Builder) -> Var:

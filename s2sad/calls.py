@@ -1,0 +1,115 @@
+"""The derivatives of the user functions a derivative calls: generated once each.
+
+A call ``r = g(a, b)`` in code being differentiated stays a call. Forward mode calls
+``jvp_g(a, b, da) -> (r, dr)``; reverse mode keeps ``r = g(a, b)`` in its forward sweep and
+calls ``vjp_g(a, b, dr) -> da`` in its backward sweep, which runs ``g`` again inside (joint
+reversal, as Tapenade does by default: each call is a checkpoint, so the caller's tape holds
+no values of the callee). Each function is generated once per set of differentiated
+arguments, whatever the number of call sites, and written into the same module::
+
+    def jvp_g(a, b, da):            # g differentiated with respect to a
+        ...
+        return r, dr
+"""
+
+from __future__ import annotations
+
+from .errors import UnsupportedSyntax
+from .ir import Function, Param
+
+
+class Calls:
+    def __init__(self, callees: dict, check=None) -> None:
+        self.callees = callees  # name -> frontend.Lowered
+        self.functions: dict[str, Function] = {}  # generated name -> its IR
+        self.check = check
+        self.making: set[str] = set()
+
+    def _primal_ir(self, name: str) -> Function:
+        from .passes import cleanup  # the passes call back into this module
+
+        if name not in self.callees:  # a derivative generated here (hvp: jvp of vjp_g)
+            return self.functions[name]
+        fn = cleanup(self.callees[name].fn)
+        # inside the module every argument is passed by position
+        return fn.replace(params=tuple(Param(p.var) for p in fn.params))
+
+    def primal(self, name: str) -> str:
+        """``g`` itself, as generated code (the module cannot import the user's file)."""
+        if name not in self.functions and name not in self.making:
+            self.making.add(name)
+            self.functions[name] = self._primal_ir(name)
+            self.require_primals(self.functions[name])
+            self.making.discard(name)
+        return name
+
+    def require_primals(self, fn: Function) -> None:
+        """The callees ``fn`` calls as they are (no derivative), as generated code."""
+        from .ir import Op, regions_of
+        from .primitives import Prim
+
+        def walk(body) -> None:
+            for stmt in body:
+                if isinstance(stmt, Op) and stmt.prim is Prim.CALL:
+                    self.primal(dict(stmt.params)["fn"].value)
+                for region in regions_of(stmt):
+                    walk(region.body)
+
+        walk(fn.body)
+
+    def _name(self, kind: str, name: str, wrt: tuple[int, ...]) -> str:
+        fn = self._primal_ir(name)
+        if len(wrt) == len(fn.params):
+            return f"{kind}_{name}"
+        return f"{kind}_{name}_wrt_" + "_".join(fn.params[k].var.base for k in wrt)
+
+    def jvp(self, name: str, wrt: tuple[int, ...]) -> str:
+        """``jvp_g(*args, *tangents of wrt) -> (*results, *their tangents)``."""
+        from .passes import cleanup, forward
+
+        generated = self._name("jvp", name, wrt)
+        if generated not in self.functions and generated not in self.making:
+            self.making.add(generated)
+            primal = self._primal_ir(name)
+            fn = forward.run(primal, wrt, calls=self)
+            outs, tangents = fn.out
+            outs = outs if isinstance(outs, tuple) else (outs,)
+            tangents = tangents if isinstance(tangents, tuple) else (tangents,)
+            fn = fn.replace(name=generated, out=(*outs, *tangents))
+            self.functions[generated] = self._checked(cleanup(fn))
+            self.making.discard(generated)
+        return generated
+
+    def vjp(self, name: str, wrt: tuple[int, ...]) -> str:
+        """``vjp_g(*args, *cotangents of the results) -> gradients of wrt``."""
+        from .passes import cleanup, reverse
+
+        generated = self._name("vjp", name, wrt)
+        if generated not in self.functions and generated not in self.making:
+            self.making.add(generated)
+            primal = self._primal_ir(name)
+            if any(isinstance(o, tuple) for o in
+                   (primal.out if isinstance(primal.out, tuple) else ())):
+                raise UnsupportedSyntax.at(primal.loc, f"`{name}` returns nested tuples; "
+                                           "return a flat tuple of values")
+            fn = reverse.run(primal, wrt, cotangent=True, wrt_is_tuple=True, calls=self)
+            gradients = fn.out[1]
+            fn = fn.replace(name=generated, out=gradients if len(wrt) > 1 else gradients[0],
+                            keep=())
+            self.functions[generated] = self._checked(cleanup(fn))
+            self.making.discard(generated)
+        return generated
+
+    def _checked(self, fn: Function) -> Function:
+        if self.check is not None:
+            self.check(fn)
+        return fn
+
+    def bindings(self) -> dict[str, object]:
+        merged: dict[str, object] = {}
+        for lowered in self.callees.values():
+            merged.update(lowered.bindings)
+        return merged
+
+    def ordered(self) -> list[Function]:
+        return [self.functions[k] for k in sorted(self.functions)]
