@@ -6,9 +6,20 @@ shows that source, ``ir`` the function's Wengert list. Errors raise ``CompileErr
 the location in your code.
 """
 
-from .api import grad, hessian, hvp, ir, jacobian, jvp, source, value_and_grad, vjp
+from .api import (
+    custom_derivative,
+    grad,
+    hessian,
+    hvp,
+    ir,
+    jacobian,
+    jvp,
+    source,
+    value_and_grad,
+    vjp,
+)
 from .errors import CompileError
 
-__all__ = ["CompileError", "grad", "hessian", "hvp", "ir", "jacobian", "jvp", "source",
-           "value_and_grad", "vjp"]
+__all__ = ["CompileError", "custom_derivative", "grad", "hessian", "hvp", "ir", "jacobian",
+           "jvp", "source", "value_and_grad", "vjp"]
 __version__ = "0.1.0"

@@ -106,6 +106,33 @@ def jacobian(f: Callable | None = None, wrt: object = 0, mode: str = "auto") -> 
     return _derived(f, "jacobian", wrt, mode)
 
 
+def custom_derivative(f: Callable | None = None, *, tangent: Callable | None = None,
+                      adjoint: Callable | None = None) -> Callable:
+    """Give the derivative of your own function, in plain Python, instead of letting s2sad
+    differentiate its body (for numerical stability, or for an implicit function).
+
+    ``tangent(*args, *tangents) -> tangent of the result`` takes one tangent per argument;
+    ``adjoint(*args, cotangent) -> one contribution per argument`` (a tuple when there are
+    several). Give either or both: a mode without a rule differentiates the body. The
+    rules are in the subset, so derivatives of derivatives differentiate them in turn.
+    The function itself is returned unchanged::
+
+        def softplus_adjoint(x, g):
+            return g / (1.0 + math.exp(-x))
+
+        @s2sad.custom_derivative(adjoint=softplus_adjoint)
+        def softplus(x): ...
+    """
+    if f is None:
+        return functools.partial(custom_derivative, tangent=tangent, adjoint=adjoint)
+    if tangent is None and adjoint is None:
+        raise TypeError("custom_derivative needs a tangent rule, an adjoint rule or both")
+    f.__s2sad_rules__ = {"tangent": tangent, "adjoint": adjoint}  # type: ignore[attr-defined]
+    with _lock:  # derivatives made before the rules came would not use them
+        _cache.pop(f, None)
+    return f
+
+
 def source(fn: Callable) -> str:
     """The generated source of a function returned by a transform."""
     code = getattr(fn, "__code__", None)

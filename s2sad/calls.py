@@ -14,13 +14,16 @@ arguments, whatever the number of call sites, and written into the same module::
 
 from __future__ import annotations
 
+from . import naming
 from .errors import UnsupportedSyntax
-from .ir import Function, Param
+from .ir import Const, Function, Names, Op, Param, Var
+from .primitives import Prim
 
 
 class Calls:
-    def __init__(self, callees: dict, check=None) -> None:
+    def __init__(self, callees: dict, check=None, taken: set[str] | None = None) -> None:
         self.callees = callees  # name -> frontend.Lowered
+        self.taken = set(taken or ())  # names the caller's own functions use
         self.functions: dict[str, Function] = {}  # generated name -> its IR
         self.check = check
         self.making: set[str] = set()
@@ -59,9 +62,11 @@ class Calls:
 
     def _name(self, kind: str, name: str, wrt: tuple[int, ...]) -> str:
         fn = self._primal_ir(name)
-        if len(wrt) == len(fn.params):
-            return f"{kind}_{name}"
-        return f"{kind}_{name}_wrt_" + "_".join(fn.params[k].var.base for k in wrt)
+        generated = f"{kind}_{name}" if len(wrt) == len(fn.params) else \
+            f"{kind}_{name}_wrt_" + "_".join(fn.params[k].var.base for k in wrt)
+        while generated in self.taken:  # the derivative being made has that name
+            generated += "_inner"
+        return generated
 
     def jvp(self, name: str, wrt: tuple[int, ...]) -> str:
         """``jvp_g(*args, *tangents of wrt) -> (*results, *their tangents)``."""
@@ -71,7 +76,9 @@ class Calls:
         if generated not in self.functions and generated not in self.making:
             self.making.add(generated)
             primal = self._primal_ir(name)
-            fn = forward.run(primal, wrt, calls=self)
+            rule = self.rule(name, "tangent")
+            fn = forward.run(primal, wrt, calls=self) if rule is None \
+                else self.tangent_by_rule(primal, wrt, rule)
             outs, tangents = fn.out
             outs = outs if isinstance(outs, tuple) else (outs,)
             tangents = tangents if isinstance(tangents, tuple) else (tangents,)
@@ -92,13 +99,55 @@ class Calls:
                    (primal.out if isinstance(primal.out, tuple) else ())):
                 raise UnsupportedSyntax.at(primal.loc, f"`{name}` returns nested tuples; "
                                            "return a flat tuple of values")
-            fn = reverse.run(primal, wrt, cotangent=True, wrt_is_tuple=True, calls=self)
+            rule = self.rule(name, "adjoint")
+            fn = reverse.run(primal, wrt, cotangent=True, wrt_is_tuple=True, calls=self) \
+                if rule is None else self.adjoint_by_rule(primal, wrt, rule)
             gradients = fn.out[1]
             fn = fn.replace(name=generated, out=gradients if len(wrt) > 1 else gradients[0],
                             keep=())
             self.functions[generated] = self._checked(cleanup(fn))
             self.making.discard(generated)
         return generated
+
+    def rule(self, name: str, kind: str) -> str | None:
+        """The user's rule of this kind for ``name`` (@s2sad.custom_derivative), if any."""
+        lowered = self.callees.get(name)
+        rule = lowered.rules.get(kind) if lowered is not None else None
+        if rule is not None:
+            self.primal(rule)
+            self.primal(name)
+        return rule
+
+    def tangent_by_rule(self, primal: Function, wrt: tuple[int, ...], rule: str) -> Function:
+        """``r = g(*args); dr = rule(*args, *tangents)``, zeros for arguments not in wrt."""
+        names = Names.of(primal)
+        args = tuple(p.var for p in primal.params)
+        tangents = {k: names.fresh(naming.differential(args[k].base)) for k in wrt}
+        outs = primal.out if isinstance(primal.out, tuple) else (primal.out,)
+        results = tuple(names.temp() for _ in outs)
+        douts = tuple(names.temp() for _ in outs)
+        full = tuple(tangents.get(k, Const(0.0)) for k in range(len(args)))
+        body = (Op(results, Prim.CALL, args, (("fn", Const(primal.name)),), primal.loc),
+                Op(douts, Prim.CALL, (*args, *full), (("fn", Const(rule)),), primal.loc))
+        params = primal.params + tuple(Param(tangents[k]) for k in wrt)
+        out = (results, douts) if len(outs) > 1 else (results[0], douts[0])
+        return Function(primal.name, params, body, out, (), primal.loc)
+
+    def adjoint_by_rule(self, primal: Function, wrt: tuple[int, ...], rule: str) -> Function:
+        """``grads = rule(*args, *cotangents)``: one contribution per argument (a tuple
+        for several), of which the ones for ``wrt`` are returned."""
+        names = Names.of(primal)
+        args = tuple(p.var for p in primal.params)
+        outs = primal.out if isinstance(primal.out, tuple) else (primal.out,)
+        cotangents = tuple(names.fresh(naming.differential(
+            o.base if isinstance(o, Var) and not o.is_temp else f"out{k}"))
+            for k, o in enumerate(outs))
+        grads = tuple(names.temp() for _ in args)
+        body = (Op(grads, Prim.CALL, (*args, *cotangents), (("fn", Const(rule)),),
+                   primal.loc),)
+        params = primal.params + tuple(Param(c) for c in cotangents)
+        return Function(primal.name, params, body, (primal.out, tuple(grads[k] for k in wrt)),
+                        (), primal.loc)
 
     def _checked(self, fn: Function) -> Function:
         if self.check is not None:

@@ -60,6 +60,8 @@ class Lowered:
     bindings: dict[str, object]
     source: SourceFunction
     callees: dict[str, Lowered] = field(default_factory=dict)
+    # its derivative rules (@s2sad.custom_derivative): "tangent"/"adjoint" -> callee name
+    rules: dict[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------
@@ -120,7 +122,9 @@ class _Lowerer:
                 f"`{node.name}` does not return a value; s2sad differentiates the value a "
                 f"function returns, so end it with `return ...`")
         fn = Function(node.name, params, tuple(self.body), out, (), self.src.loc(node))
-        return Lowered(fn, self.bindings, self.src, self.callees)
+        rules = {kind: self.lower_callee(rule, node, f"the {kind} rule of `{node.name}`")[0]
+                 for kind, rule in sorted(self.src.rules.items())}
+        return Lowered(fn, self.bindings, self.src, self.callees, rules)
 
     def params(self, args: gast.arguments) -> tuple[Param, ...]:
         for stars, extra in (("*", args.vararg), ("**", args.kwarg)):
@@ -780,6 +784,9 @@ class _Lowerer:
                 and isinstance(node.slice, gast.Constant) \
                 and isinstance(node.slice.value, int):  # np.linalg.slogdet(a)[1]
             prim = prim_of_callable(self.resolve_callee_or_none(node.value.func))
+            if prim is None:  # a user function's results: a tuple, indexed below
+                return self.emit(Prim.GETITEM, (self.expr(node.value), Const(
+                    node.slice.value)), node, into, (("index", Const("_")),))
             n = prim.n_results[1] if prim is not Prim.SVD else 3
             if prim is Prim.SVD and any(k.arg == "compute_uv" for k in node.value.keywords):
                 n = 1
@@ -1001,34 +1008,7 @@ class _Lowerer:
                   n_results: int) -> Value:
         """A call to a function of the user's: lowered once, called by name
         (``r = call a b fn='g'``); its derivatives are generated functions of their own."""
-        name = callee.name if isinstance(callee, StaticFunction) else callee.__name__
-        try:
-            source = from_file(callee.path, callee.name) \
-                if isinstance(callee, StaticFunction) else from_function(callee)
-        except errors.NoSource as exc:
-            raise self.src.error(errors.NoSource, node.func,
-                                 f"`{label}` is called here, but {exc.message}") from None
-        key = _source_key(source)
-        callers = (*self.stack, _source_key(self.src))
-        if key in callers:
-            chain = " -> ".join([*(k[1] for k in callers[callers.index(key):]), name])
-            raise self.src.error(
-                errors.UnsupportedSyntax, node,
-                f"recursion ({chain}) is not supported; write the recursion as a loop")
-        lowered = self.callees.get(name)
-        if lowered is not None and _source_key(lowered.source) != key:
-            raise self.src.error(
-                errors.UnsupportedSyntax, node.func,
-                f"two different functions called `{name}` are called; rename one")
-        if lowered is None:
-            lowered = lower(source, callers, self.callees)
-            self.callees[name] = lowered
-        for root, obj in lowered.bindings.items():
-            if root in self.bindings and self.bindings[root] is not obj:
-                raise self.src.error(
-                    errors.UnsupportedSyntax, node.func,
-                    f"`{name}` reads `{root}`, which names something else here; rename it")
-            self.bindings[root] = obj
+        name, lowered = self.lower_callee(callee, node, label)
         args = self.call_arguments(node, lowered.fn, label)
         outs = lowered.fn.out
         count = len(outs) if isinstance(outs, tuple) else 1
@@ -1045,6 +1025,42 @@ class _Lowerer:
             self.emit(Prim.COPY, (value,), node, into)
             return into
         return value
+
+    def lower_callee(self, callee: object, node: gast.AST, label: str
+                     ) -> tuple[str, Lowered]:
+        """A user function lowered (once) into the call tree's table, and its name."""
+        if not isinstance(callee, (types.FunctionType, StaticFunction)):
+            raise self.src.error(errors.NoSource, node, f"{label} is not a Python function")
+        name = callee.name if isinstance(callee, StaticFunction) else callee.__name__
+        at = node.func if isinstance(node, gast.Call) else node
+        try:
+            source = from_file(callee.path, callee.name) \
+                if isinstance(callee, StaticFunction) else from_function(callee)
+        except errors.NoSource as exc:
+            raise self.src.error(errors.NoSource, at,
+                                 f"`{label}` is called here, but {exc.message}") from None
+        key = _source_key(source)
+        callers = (*self.stack, _source_key(self.src))
+        if key in callers:
+            chain = " -> ".join([*(k[1] for k in callers[callers.index(key):]), name])
+            raise self.src.error(
+                errors.UnsupportedSyntax, node,
+                f"recursion ({chain}) is not supported; write the recursion as a loop")
+        lowered = self.callees.get(name)
+        if lowered is not None and _source_key(lowered.source) != key:
+            raise self.src.error(
+                errors.UnsupportedSyntax, at,
+                f"two different functions called `{name}` are called; rename one")
+        if lowered is None:
+            lowered = lower(source, callers, self.callees)
+            self.callees[name] = lowered
+        for root, obj in lowered.bindings.items():
+            if root in self.bindings and self.bindings[root] is not obj:
+                raise self.src.error(
+                    errors.UnsupportedSyntax, at,
+                    f"`{name}` reads `{root}`, which names something else here; rename it")
+            self.bindings[root] = obj
+        return name, lowered
 
     def call_arguments(self, node: gast.Call, fn: Function, label: str) -> list[Value]:
         """The arguments in the callee's parameter order, defaults filled in."""

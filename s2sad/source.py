@@ -38,6 +38,8 @@ class SourceFunction:
     namespace: Mapping[str, object]  # globals, with closure cells laid over them
     defaults: tuple[object, ...] = ()  # evaluated defaults of positional params, if known
     kwdefaults: Mapping[str, object] = field(default_factory=dict)
+    # derivative rules given with @s2sad.custom_derivative: "tangent"/"adjoint" -> function
+    rules: Mapping[str, object] = field(default_factory=dict)
 
     def loc(self, node: gast.AST) -> Loc:
         lineno = getattr(node, "lineno", 1) + self.first_line - 1
@@ -88,9 +90,12 @@ def from_function(f: Callable) -> SourceFunction:
     except (OSError, TypeError):
         all_lines = ()
     source = _parse_def(lines, first, filename, f.__name__)
+    rules = {k: v for k, v in (getattr(f, "__s2sad_rules__", None) or {}).items()
+             if v is not None}
     return SourceFunction(
         source.node, filename, all_lines or tuple(lines), source.first_line,
-        source.col_shift, namespace, tuple(f.__defaults__ or ()), dict(f.__kwdefaults__ or {}))
+        source.col_shift, namespace, tuple(f.__defaults__ or ()), dict(f.__kwdefaults__ or {}),
+        rules)
 
 
 def from_file(path: str, name: str) -> SourceFunction:
@@ -118,7 +123,8 @@ def from_file(path: str, name: str) -> SourceFunction:
     namespace = _static_namespace(module, path)
     for node in module.body:
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == name:
-            source = SourceFunction(node, path, lines, 1, 0, namespace)
+            rules = _static_rules(node, namespace)
+            source = SourceFunction(node, path, lines, 1, 0, namespace, rules=rules)
             if isinstance(node, gast.AsyncFunctionDef):
                 raise unsupported(source, node)
             node.decorator_list = []
@@ -127,6 +133,24 @@ def from_file(path: str, name: str) -> SourceFunction:
 
 
 _IMPORTABLE = ("math", "cmath", "numpy", "scipy")
+
+
+def _static_rules(node: gast.FunctionDef, namespace: Mapping[str, object]) -> dict:
+    """``@s2sad.custom_derivative(adjoint=f_adjoint)`` read off the source."""
+    rules: dict[str, object] = {}
+    for decorator in node.decorator_list:
+        if not isinstance(decorator, gast.Call):
+            continue
+        func = decorator.func
+        name = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", "")
+        if name != "custom_derivative":
+            continue
+        for keyword in decorator.keywords:
+            if keyword.arg in ("tangent", "adjoint") and isinstance(keyword.value, gast.Name):
+                target = namespace.get(keyword.value.id)
+                if target is not None:
+                    rules[keyword.arg] = target
+    return rules
 
 
 def _static_namespace(module: gast.Module, path: str) -> dict[str, object]:

@@ -15,8 +15,19 @@ from dataclasses import dataclass
 from . import emit, errors
 from .calls import Calls
 from .frontend import Lowered
-from .ir import Const, Function, IRError, Param, Var, substitute_function, verify
+from .ir import (
+    Const,
+    Function,
+    IRError,
+    Names,
+    Op,
+    Param,
+    Var,
+    substitute_function,
+    verify,
+)
 from .passes import cleanup, forward, reverse
+from .primitives import Prim
 
 KINDS = ("grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "hessian")
 MODES = ("forward", "reverse", "auto")
@@ -48,7 +59,11 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     _checked(primal, "cleanup of the primal", check)
     _trace(trace, "cleanup", primal)
     positions, as_tuple = resolve_wrt(lowered, wrt)
-    calls = Calls(lowered.callees, lambda fn: _checked(fn, "a callee's derivative", check))
+    calls = Calls(lowered.callees, lambda fn: _checked(fn, "a callee's derivative", check),
+                  {f"{k}_{primal.name}" for k in KINDS})
+    if lowered.rules:  # the user's rules: differentiate a call to the function instead
+        calls.callees[primal.name] = lowered
+        primal = _calling(primal)
     if kind == "jacobian":
         return _jacobian(lowered, primal, positions, as_tuple, mode, check, calls, trace=trace)
     if kind in ("hvp", "hessian"):
@@ -82,6 +97,19 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     _checked(fn, "cleanup", check)
     _trace(trace, "cleanup", fn)
     return Derivative(fn, _emit([fn], lowered, calls))
+
+
+def _calling(fn: Function) -> Function:
+    """``def f(x): return f(x)`` in IR: what a function with derivative rules of its own
+    is differentiated as (its body runs as generated code named ``f``)."""
+    names = Names.of(fn)
+    outs = fn.out if isinstance(fn.out, tuple) else (fn.out,)
+    results = tuple(names.fresh(o.base) if isinstance(o, Var) and not o.is_temp
+                    else names.temp() for o in outs)
+    call = Op(results, Prim.CALL, tuple(p.var for p in fn.params),
+              (("fn", Const(fn.name)),), fn.loc)
+    out = results if isinstance(fn.out, tuple) else results[0]
+    return fn.replace(body=(call,), out=out)
 
 
 def _emit(fns: list[Function], lowered: Lowered, calls: Calls, **options) -> emit.Generated:

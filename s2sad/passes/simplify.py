@@ -56,9 +56,9 @@ def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var
                 body.append(stmt)
                 continue
             better = _simplify(stmt, defining, facts)
-            if isinstance(better, _Rewrite):  # the same value, computed more cheaply
+            while isinstance(better, _Rewrite):  # the same value, computed more cheaply
                 stmt = Op(stmt.results, better.prim, better.args, (), stmt.loc)
-                better = None
+                better = _simplify(stmt, defining, facts)
             if better is not None:
                 if stmt.result.is_temp:
                     mapping[stmt.result] = better
