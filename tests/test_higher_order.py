@@ -207,3 +207,56 @@ def test_jacobian_of_the_gradient_is_the_hessian():
     for mode in ("forward", "reverse"):
         J = s2sad.jacobian(s2sad.grad(rosenbrock), mode=mode)(x)
         assert np.allclose(J, s2sad.hessian(rosenbrock)(x), rtol=1e-12, atol=1e-9)
+
+
+def test_second_derivative_golden(request):
+    """The notes' listing: d(dbdx)/dx = 6 x dbda, at x = 2 that is 60."""
+    from .second_derivative_case import f
+    from .test_seeds import check_golden
+
+    second = s2sad.grad(s2sad.grad(f))
+    assert second(2.0) == 60.0
+    check_golden("grad_grad_f.py", s2sad.source(second), request)
+
+
+def mlp_loss(W1, W2, X, Y):
+    h = np.tanh(X @ W1)
+    logits = h @ W2
+    m = np.max(logits, axis=1, keepdims=True)
+    logp = logits - m - np.log(np.sum(np.exp(logits - m), axis=1, keepdims=True))
+    return -np.sum(Y * logp) / X.shape[0]
+
+
+def mlp_data(seed=0):
+    rng = np.random.default_rng(seed)
+    W1, W2 = rng.normal(size=(4, 5)) * 0.5, rng.normal(size=(5, 3)) * 0.5
+    X, Y = rng.normal(size=(8, 4)), np.eye(3)[rng.integers(0, 3, 8)]
+    return W1, W2, X, Y
+
+
+def test_hvp_of_an_mlp_loss_against_differences_of_the_gradient():
+    W1, W2, X, Y = mlp_data()
+    rng = np.random.default_rng(1)
+    V1, V2 = rng.normal(size=W1.shape), rng.normal(size=W2.shape)
+    hv1, hv2 = s2sad.hvp(mlp_loss, wrt=(0, 1))(W1, W2, X, Y, V1, V2)
+    grad = s2sad.grad(mlp_loss, wrt=(0, 1))
+    h = 1e-6
+    up, down = grad(W1 + h * V1, W2 + h * V2, X, Y), grad(W1 - h * V1, W2 - h * V2, X, Y)
+    assert array_close(hv1, (up[0] - down[0]) / (2 * h), rtol=1e-6, atol=1e-7)
+    assert array_close(hv2, (up[1] - down[1]) / (2 * h), rtol=1e-6, atol=1e-7)
+
+
+def test_hutchinson_trace_estimate_converges_to_the_exact_trace():
+    """seeds/001: E[vᵀ H v] = tr(H) for Rademacher v; only Hessian-vector products."""
+    W1, W2, X, Y = mlp_data()
+    exact = np.trace(s2sad.hessian(mlp_loss)(W1, W2, X, Y).reshape(W1.size, W1.size))
+    hvp = s2sad.hvp(mlp_loss)
+    rng = np.random.default_rng(2)
+    samples = []
+    for _ in range(4000):
+        v = rng.choice([-1.0, 1.0], size=W1.shape)
+        samples.append(float(np.sum(v * hvp(W1, W2, X, Y, v))))
+    estimate = np.mean(samples)
+    standard_error = np.std(samples) / np.sqrt(len(samples))
+    assert abs(estimate - exact) <= 4 * standard_error
+    assert standard_error < 0.1 * abs(exact)
