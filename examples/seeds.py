@@ -1,6 +1,7 @@
 """The seed examples from the notes and the lecture, as plain functions.
 
-Run it to see each derivative s2sad generates, and its value.
+Run it to see each derivative s2sad generates, and its value. The same derivatives, written
+by the command line as standalone modules, are in ``examples/generated/``.
 """
 
 import math
@@ -24,6 +25,11 @@ def L(w1, w2):
     return w2 * math.log(w1) + math.sqrt(w2 * math.log(w1))
 
 
+def cube(x):
+    """The notes' second derivative: f(x) = 5 x**3, f'(x) = 15 x**2, f''(x) = 30 x."""
+    return 5 * x ** 3
+
+
 if __name__ == "__main__":
     import s2sad
 
@@ -39,3 +45,7 @@ if __name__ == "__main__":
     grad_L = s2sad.grad(L, wrt=(0, 1))
     print(s2sad.source(grad_L))
     print("grad_L(2.0, 3.0) =", grad_L(2.0, 3.0))
+    print()
+    d2_cube = s2sad.grad(s2sad.grad(cube))  # the compiler applied to its own output
+    print(s2sad.source(d2_cube))
+    print("f''(2.0) =", d2_cube(2.0))

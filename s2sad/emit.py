@@ -392,6 +392,10 @@ class _Aliases:
     def op(self, op: Op) -> None:
         if op.prim is Prim.GETITEM and dict(op.params).get("copy", Const(False)).value:
             pass
+        elif op.prim is Prim.GETITEM and self.facts is not None \
+                and self.facts.is_list(op.args[0]):  # an item of a list: held, not a view
+            if not self.number(op.result):
+                self.holders.setdefault(op.result, set()).add(op.args[0])
         elif op.prim in (Prim.LIST, Prim.TUPLE, Prim.APPEND, Prim.SETITEM):
             # a container holds its items: writing into an item changes the container,
             # but appending to a list changes no item

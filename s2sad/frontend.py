@@ -488,6 +488,8 @@ class _Lowerer:
                 self.body.append(Op((), Prim.PUSH, (tape, *values), (), self.src.loc(stmt)))
                 return
             call = stmt.value
+            if self.scatter_add(call, stmt):  # np.add.at(g, index, v): generated code
+                return
             if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
                     and call.func.attr == "append" and isinstance(call.func.value, gast.Name) \
                     and call.func.value.id in self.env:  # xs.append(v): a new xs
@@ -630,6 +632,41 @@ class _Lowerer:
                 f"`{other}` {relation}, and `{name}` was written into at line {line}: "
                 f"Python shows that write through `{other}`, s2sad keeps the two apart; "
                 f"make `{other}` a copy (`.copy()`) where it is made", value)
+
+    def scatter_add(self, call: gast.expr, stmt: gast.stmt) -> bool:
+        """``np.add.at(g, index, v)``, which generated code writes for an index that may
+        repeat: a new ``g`` with ``v`` added at ``index`` (the index_add op)."""
+        if not (isinstance(call, gast.Call) and self.numpy_path(call.func) == "add.at"
+                and len(call.args) == 3 and not call.keywords
+                and isinstance(call.args[0], gast.Name) and call.args[0].id in self.env):
+            return False
+        target, where, value = call.args
+        pattern, operands = self.index(self.index_object(where))
+        name = target.id
+        self.written(name, call)
+        var = self.names.fresh(name)
+        self.emit(Prim.INDEX_ADD, (self.env[name], self.expr(value), *operands), stmt, var,
+                  (("index", Const(pattern)), ("unique", Const(False))))
+        self.env[name] = var
+        return True
+
+    def index_object(self, node: gast.expr) -> gast.expr:
+        """The subscript an index object stands for: ``np.s_[1:, i]`` or ``(i, j)``."""
+        if isinstance(node, gast.Subscript) and self.numpy_path(node.value) == "s_":
+            return node.slice
+        return node
+
+    def numpy_path(self, node: gast.expr) -> str | None:
+        """``add.at`` for ``np.add.at`` when ``np`` is NumPy here, else None."""
+        path = _dotted(node)
+        if path is None or "." not in path or self.is_local(node):
+            return None
+        root, rest = path.split(".", 1)
+        try:
+            module = self.resolve_root(root, node)
+        except errors.CompileError:
+            return None
+        return rest if getattr(module, "__name__", None) == "numpy" else None
 
     def returns_several(self, node: gast.Call) -> bool:
         if isinstance(node.func, gast.Attribute) and self.is_local(node.func.value):
@@ -977,6 +1014,10 @@ class _Lowerer:
             return self.user_call(node, callee, label, into, n_results)
         if prim is None:
             raise self.src.error(errors.NoDerivativeRule, node.func, _no_rule(label, callee))
+        if prim is Prim.SETITEM_GRAD and len(node.args) == 2:  # _setitem_grad(g, np.s_[i])
+            pattern, operands = self.index(self.index_object(node.args[1]))
+            return self.emit(prim, (self.expr(node.args[0]), *operands), node, into,
+                             (("index", Const(pattern)),))
         if prim.spec.keywords or prim.n_results != (1, 1):
             return self.call_prim(prim, label, [], node.args, node.keywords, node, into,
                                   n_results)
@@ -1174,7 +1215,7 @@ _METHODS = {
     "min": Prim.NP_MIN, "var": Prim.NP_VAR, "std": Prim.NP_STD, "argmax": Prim.NP_ARGMAX,
     "argmin": Prim.NP_ARGMIN, "reshape": Prim.NP_RESHAPE, "ravel": Prim.NP_RAVEL,
     "flatten": Prim.NP_RAVEL,
-    "dot": Prim.NP_DOT, "transpose": Prim.NP_TRANSPOSE, "copy": Prim.NP_COPY,
+    "dot": Prim.NP_DOT, "transpose": Prim.NP_TRANSPOSE, "copy": Prim.COPY,
     "squeeze": Prim.NP_SQUEEZE, "clip": Prim.NP_CLIP, "trace": Prim.NP_TRACE,
 }
 

@@ -485,7 +485,7 @@ SHAPES = (
     case(P.NP_ARRAY, "x, y", "return np.array([x, y]) * 2.0", u(3), u(3)),
     case(P.NP_ARRAY, "x", "return np.array(x) * x", u(3)),
     case(P.NP_COPY, "x", "return np.copy(x) * x", u(2, 3)),
-    case(P.NP_COPY, "x", "return x.copy() ** 2", u(2, 3)),
+    case(P.NP_COPY, "x", "return np.copy(x) ** 2 + x.copy()", u(2, 3)),
     case(P.NP_ASARRAY, "x", "return np.asarray(x) * x", u(2, 3)),
     case(P.NP_ASARRAY, "x", "return np.asarray([x, x * x])", 0.6),
 )

@@ -260,3 +260,27 @@ def test_hutchinson_trace_estimate_converges_to_the_exact_trace():
     standard_error = np.std(samples) / np.sqrt(len(samples))
     assert abs(estimate - exact) <= 4 * standard_error
     assert standard_error < 0.1 * abs(exact)
+
+
+def test_the_compiler_accepts_everything_it_generates():
+    """Each derivative of each whole program, lowered again and differentiated again."""
+    from .test_array_programs import CASES as ARRAY_CASES
+    from .test_calls import CASES as CALL_CASES
+
+    for f, args in ARRAY_CASES + CALL_CASES + SCALAR:
+        wrt = tuple(range(len(args)))
+        for made in (s2sad.grad(f, wrt=wrt), s2sad.jvp(f, wrt=wrt), s2sad.vjp(f, wrt=wrt)):
+            assert s2sad.ir(made).startswith("def ")
+        first = s2sad.grad(f, wrt=0)
+        if np.ndim(args[0]) == 0:  # a number in, a number out: differentiate it again
+            second = s2sad.grad(first, wrt=0)(*args)
+            h = 1e-6
+            up, down = list(args), list(args)
+            up[0] += h
+            down[0] -= h
+            expected = (first(*up) - first(*down)) / (2 * h)
+            assert math.isclose(second, expected, rel_tol=1e-5, abs_tol=1e-5), f.__name__
+        else:  # an array in: forward over reverse
+            v = np.ones(np.shape(args[0]))
+            _, hv = s2sad.jvp(first, wrt=0)(*args, v)
+            assert np.shape(hv) == np.shape(args[0]), f.__name__
