@@ -172,7 +172,7 @@ def test_forward_mode_and_the_dot_product_test(f, args):
 def test_writes_in_a_loop_are_in_place_and_the_tape_holds_only_numbers():
     text = s2sad.source(s2sad.grad(recurrence))
     assert ".copy()" not in text.split("for i in range")[1].split("tape.append")[0]
-    assert "    y[i] = t11" in text
+    assert re.search(r"\n        y\[i\] = t\d+\n", text)
     assert "_unbroadcast" not in text  # y[i - 1] of a 1-d y is a number: shapes say so
     assert re.search(r"\n        drecurrence_dy\[t\d+\] \+= t\d+\n", text)
 

@@ -14,7 +14,7 @@ import pytest
 
 from s2sad import frontend
 from s2sad.ir import Const, Function, Global, Var, format_function, parse_function, verify
-from s2sad.passes import activity, cleanup, copyprop, dce, forward, reverse, simplify
+from s2sad.passes import activity, cleanup, copyprop, cse, dce, forward, reverse, simplify
 
 
 def ir(text: str) -> Function:
@@ -301,7 +301,8 @@ def test_reverse_value_used_three_times_gets_new_versions() -> None:
 
 
 def test_reverse_value_used_three_times_after_cleanup() -> None:
-    # copy propagation names %3 dcdx; dce drops %4 and the comment heading nothing
+    # copy propagation names %3 dcdx; dce drops %4 and the comment heading nothing; the
+    # two contributions of b = a * a are one computation (cse)
     check(cleanup(reverse.run(ir(THRICE), (0,))), """\
         def vjp_f(x, y):
             a = mul x y
@@ -311,9 +312,8 @@ def test_reverse_value_used_three_times_after_cleanup() -> None:
             # adjoint of: b = mul a a
             dcdb = copy dcdc
             %1 = mul a dcdb
-            %2 = mul a dcdb
             dcda = add dcdc %1
-            dcda.1 = add dcda %2
+            dcda.1 = add dcda %1
             # adjoint of: a = mul x y
             dcdx = mul y dcda.1
             keep c
@@ -846,4 +846,43 @@ def test_reverse_sums_before_it_negates() -> None:
             dddy = copy %3
             keep d
             return (d, (dddy,))
+    """)
+
+
+def test_cse_shares_what_dominates_and_keeps_names() -> None:
+    check(cse.run(ir("""\
+        def f(x, w):
+            %1 = math.log x
+            %2 = mul w %1
+            %3 = math.log x
+            %4 = mul w %3
+            a = mul w %1
+            c = lt x 1.0
+            r = if c:
+                %5 = mul w %1
+                yield %5
+            else:
+                %6 = math.sin x
+                yield %6
+            %7 = math.sin x
+            %8 = add %4 %7
+            %9 = add %8 r
+            %10 = add %9 a
+            return %10
+    """)), """\
+        def f(x, w):
+            %1 = math.log x
+            %2 = mul w %1
+            a = mul w %1
+            c = lt x 1.0
+            r = if c:
+                yield %2
+            else:
+                %6 = math.sin x
+                yield %6
+            %7 = math.sin x
+            %8 = add %2 %7
+            %9 = add %8 r
+            %10 = add %9 a
+            return %10
     """)

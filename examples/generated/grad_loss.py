@@ -63,63 +63,57 @@ def grad_loss(W1, b1, W2, b2, X, Y):
     logits = t3 + b2
     m = np.max(logits, axis=1, keepdims=True)
     t4 = logits - m
-    t5 = logits - m
-    t6 = np.exp(t5)
-    t7 = np.sum(t6, axis=1, keepdims=True)
-    t8 = np.log(t7)
-    logp = t4 - t8
-    t9 = Y * logp
-    t10 = np.sum(t9)
-    t11 = -t10
-    t12 = X.shape
-    t13 = t12[0]
-    loss = t11 / t13
+    t5 = np.exp(t4)
+    t6 = np.sum(t5, axis=1, keepdims=True)
+    t7 = np.log(t6)
+    logp = t4 - t7
+    t8 = Y * logp
+    t9 = np.sum(t8)
+    t10 = -t9
+    t11 = X.shape
+    t12 = t11[0]
+    loss = t10 / t12
     dloss_dloss = 1.0
-    # adjoint of: loss = t11 / t13
-    t14 = dloss_dloss / t13
-    # adjoint of: t11 = -t10
+    # adjoint of: loss = t10 / t12
+    t13 = dloss_dloss / t12
+    # adjoint of: t10 = -t9
+    t14 = -t13
+    # adjoint of: t9 = np.sum(t8)
+    t13 = _unreduce(t14, t8)
+    # adjoint of: t8 = Y * logp
+    t14 = Y * t13
+    dloss_dlogp = _unbroadcast(t14, logp)
+    # adjoint of: logp = t4 - t7
+    t13 = _unbroadcast(dloss_dlogp, t4)
+    t14 = _unbroadcast(dloss_dlogp, t7)
     t15 = -t14
-    # adjoint of: t10 = np.sum(t9)
-    t14 = _unreduce(t15, t9)
-    # adjoint of: t9 = Y * logp
-    t15 = Y * t14
-    dloss_dlogp = _unbroadcast(t15, logp)
-    # adjoint of: logp = t4 - t8
-    t14 = _unbroadcast(dloss_dlogp, t4)
-    t15 = _unbroadcast(dloss_dlogp, t8)
-    t16 = -t15
-    # adjoint of: t8 = np.log(t7)
-    t15 = t16 / t7
-    # adjoint of: t7 = np.sum(t6, axis=1, keepdims=True)
-    t16 = _unreduce(t15, t6, axis=1, keepdims=True)
-    # adjoint of: t6 = np.exp(t5)
-    t15 = t6 * t16
-    # adjoint of: t5 = logits - m
-    t16 = _unbroadcast(t15, logits)
-    t17 = _unbroadcast(t15, m)
-    t15 = -t17
+    # adjoint of: t7 = np.log(t6)
+    t14 = t15 / t6
+    # adjoint of: t6 = np.sum(t5, axis=1, keepdims=True)
+    t15 = _unreduce(t14, t5, axis=1, keepdims=True)
+    # adjoint of: t5 = np.exp(t4)
+    t14 = t5 * t15
+    t15 = t13 + t14
     # adjoint of: t4 = logits - m
-    t17 = _unbroadcast(t14, logits)
-    dloss_dlogits = t16 + t17
-    t16 = _unbroadcast(t14, m)
-    t14 = -t16
-    dloss_dm = t15 + t14
+    t13 = _unbroadcast(t15, logits)
+    t14 = _unbroadcast(t15, m)
+    dloss_dm = -t14
     # adjoint of: m = np.max(logits, axis=1, keepdims=True)
     t14 = _extremum_grad(dloss_dm, m, logits, axis=1, keepdims=True)
-    dloss_dlogits = dloss_dlogits + t14
+    dloss_dlogits = t13 + t14
     # adjoint of: logits = t3 + b2
-    t14 = _unbroadcast(dloss_dlogits, t3)
+    t13 = _unbroadcast(dloss_dlogits, t3)
     dloss_db2 = _unbroadcast(dloss_dlogits, b2)
     # adjoint of: t3 = h @ W2
-    dloss_dh = _matmul_grad_a(t14, h, W2)
-    dloss_dW2 = _matmul_grad_b(t14, h, W2)
+    dloss_dh = _matmul_grad_a(t13, h, W2)
+    dloss_dW2 = _matmul_grad_b(t13, h, W2)
     # adjoint of: h = np.tanh(t2)
-    t14 = h * h
-    t15 = 1 - t14
-    t14 = t15 * dloss_dh
+    t13 = h * h
+    t14 = 1 - t13
+    t13 = t14 * dloss_dh
     # adjoint of: t2 = t1 + b1
-    t15 = _unbroadcast(t14, t1)
-    dloss_db1 = _unbroadcast(t14, b1)
+    t14 = _unbroadcast(t13, t1)
+    dloss_db1 = _unbroadcast(t13, b1)
     # adjoint of: t1 = X @ W1
-    dloss_dW1 = _matmul_grad_b(t15, X, W1)
+    dloss_dW1 = _matmul_grad_b(t14, X, W1)
     return dloss_dW1, dloss_db1, dloss_dW2, dloss_db2

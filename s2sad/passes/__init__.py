@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 from ..ir import Function, Var
-from . import copyprop, dce, simplify
+from . import copyprop, cse, dce, simplify
 
 
 def cleanup(fn: Function, scalars: tuple[Var, ...] = ()) -> Function:
-    """Fold constants and identities, fold copies, drop dead code: in that order.
+    """Fold constants and identities, share common subexpressions, fold copies, drop dead
+    code: in that order.
 
     ``scalars``: values known to be numbers (a gradient's primal output)."""
     fn = simplify.run(fn, scalars)
+    fn = cse.run(fn)
     fn = copyprop.run(fn)
     fn = dce.run(fn)
     return fn

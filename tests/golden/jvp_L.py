@@ -3,13 +3,9 @@ def jvp_L(w1, w2, dw1_dw1):
     t2 = dw1_dw1 / w1
     t3 = w2 * t1
     t4 = w2 * t2
-    t5 = math.log(w1)
-    t6 = dw1_dw1 / w1
-    t7 = w2 * t5
-    t8 = w2 * t6
-    t9 = math.sqrt(t7)
-    t10 = 2 * t9
-    t11 = t8 / t10
-    L = t3 + t9
-    dL_dw1 = t4 + t11
+    t5 = math.sqrt(t3)
+    t6 = 2 * t5
+    t7 = t4 / t6
+    L = t3 + t5
+    dL_dw1 = t4 + t7
     return L, dL_dw1
