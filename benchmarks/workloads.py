@@ -1,8 +1,12 @@
 """The functions the benchmarks time, and the hand-written references.
 
-Three workloads: the control-flow milestone's scalar loop (below), and two array losses from
-the lecture (seeds/001), the MLP and multidimensional scaling (``ARRAY_WORKLOADS``, at the
-end of this module).
+The control-flow milestone's scalar loop (below, timed by ``run.run``), and the workloads
+of issue 7 that ``run.run_workload`` times (``WORKLOADS``, at the end of this module): the
+lecture's ``L(w1, w2)`` and Rosenbrock's function (here), the lecture's MLP and
+multidimensional scaling (here), ADBench's GMM objective (``gmm.py``), an LSTM-style loop
+over time steps (``lstm.py``) and a bundle-adjustment-style loop over observations with
+branches (``bundle.py``). Each has a hand-written NumPy gradient, checked against central
+differences by ``tests/test_benchmarks.py``.
 
 The scalar workload is the control-flow milestone's scalar loop: ``n`` iterations of
 ``a = a * y + sin(a)``, differentiated with respect to both ``a`` and ``y``. From
@@ -31,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from . import bundle, gmm, lstm
 
 N = 1000      # iterations of the scalar loop
 A0 = 0.5      # starting point of the benchmark
@@ -84,12 +90,67 @@ def loop_with(sin: Callable) -> Callable:
 
 
 # ======================================================================================
-# Array workloads: the lecture's MLP and multidimensional scaling (seeds/001)
+# The workloads of issue 7 (the lecture's are from seeds/001)
 #
-# Each is a loss written the way people write NumPy, differentiated by s2sad with respect to
-# its parameters, next to the gradient a person writes by hand. ``ArrayWorkload`` says what
-# ``run.run_array`` times; the peers get the same loss written against their own NumPy
-# (``*_with``) or, for PyTorch, spelled in torch (``*_torch``).
+# Each is a function written the way people write Python and NumPy, differentiated by s2sad
+# with respect to its parameters, next to the gradient a person writes by hand. ``Workload``
+# says what ``run.run_workload`` times; the peers get the same function written against
+# their own NumPy (``*_with``) or, for PyTorch, spelled in torch (``*_torch``).
+
+L_POINT = (2.0, 3.0)          # the lecture's point: L(2, 3)
+ROSENBROCK_N = 1000
+
+
+def L(w1, w2):
+    """The lecture's example: L(w1, w2) = w2 log(w1) + sqrt(w2 log(w1))."""
+    return w2 * math.log(w1) + math.sqrt(w2 * math.log(w1))
+
+
+def hand_grad_L(w1, w2):
+    """By hand: with a = w2 log(w1), ∂L/∂a = 1 + 1 / (2 sqrt(a))."""
+    log_w1 = math.log(w1)
+    dLda = 1.0 + 0.5 / math.sqrt(w2 * log_w1)
+    return dLda * w2 / w1, dLda * log_w1
+
+
+def L_problem(w1: float = L_POINT[0], w2: float = L_POINT[1]) -> tuple:
+    return float(w1), float(w2)
+
+
+def L_with(xp) -> Callable:
+    """``L`` with another library's log and sqrt (``autograd.numpy``, ``jax.numpy``,
+    ``torch``)."""
+    def L_peer(w1, w2):
+        return w2 * xp.log(w1) + xp.sqrt(w2 * xp.log(w1))
+    return L_peer
+
+
+def rosenbrock(x):
+    """Rosenbrock's function in n dimensions, vectorised."""
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def hand_grad_rosenbrock(x):
+    """By hand: each term couples x[i] and x[i + 1]."""
+    inner = x[1:] - x[:-1] ** 2
+    grad = np.zeros_like(x)
+    grad[:-1] = -400.0 * inner * x[:-1] - 2.0 * (1.0 - x[:-1])
+    grad[1:] += 200.0 * inner
+    return grad
+
+
+def rosenbrock_problem(n: int = ROSENBROCK_N, seed: int = 0) -> tuple:
+    """(x,): a point near the minimum at (1, ..., 1), where the terms are of all sizes."""
+    rng = np.random.default_rng(seed)
+    return (1.0 + 0.5 * rng.standard_normal(n),)
+
+
+def rosenbrock_with(xp) -> Callable:
+    """``rosenbrock`` on another NumPy (``autograd.numpy``, ``jax.numpy``, ``torch``)."""
+    def rosenbrock_peer(x):
+        return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+    return rosenbrock_peer
+
 
 MLP_BATCH = 256
 MLP_LAYERS = (784, 128, 10)   # inputs, hidden units (tanh), classes (softmax)
@@ -212,8 +273,19 @@ class HandGrad:
 
 
 @dataclass(frozen=True)
-class ArrayWorkload:
-    """What ``run.run_array`` times for one loss: the primal, s2sad's gradient, the
+class Spelling:
+    """Another way of writing a workload's function, with the same value, for a tool that
+    cannot take the natural one: ``function(*args(workload_args))``."""
+    function: Callable
+    label: str                                   # what differs, for the table
+    note: str                                    # why, for the report
+    args: Callable[[tuple], tuple] = tuple       # the workload's arguments -> its arguments
+    callees: tuple[Callable, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What ``run.run_workload`` times for one function: the primal, s2sad's gradient, the
     hand-written ones and the peers, at the sizes ``problem(**sizes)`` makes."""
     key: str
     function: Callable
@@ -224,9 +296,16 @@ class ArrayWorkload:
     quick_sizes: dict     # --quick
     check_sizes: dict     # small enough for central differences of every entry
     hand: tuple[HandGrad, ...]
-    with_numpy: Callable[[object], Callable]
-    with_torch: Callable[[object], Callable]
+    with_numpy: Callable[[object], Callable]   # autograd.numpy / jax.numpy -> the function
+    with_torch: Callable[[object], Callable]   # torch -> the function
     describe: Callable[[dict], str]   # sizes -> one line for the report
+    kind: str = "array"   # "array" or "scalar" (issue 7's targets differ)
+    callees: tuple[Callable, ...] = ()   # user functions ``function`` calls
+    # when s2sad cannot differentiate ``function`` (the run records why and times this)
+    s2sad_alternative: Spelling | None = None
+    # when JAX needs its own spelling, jax.numpy -> function (both JAX cases use it), and why
+    jax_with: Callable[[object], Callable] | None = None
+    jax_note: str = ""
 
 
 def _one_gradient(fn: Callable) -> Callable:
@@ -237,8 +316,30 @@ def _one_gradient(fn: Callable) -> Callable:
     return as_tuple
 
 
-ARRAY_WORKLOADS: dict[str, ArrayWorkload] = {
-    "mlp": ArrayWorkload(
+def _torch_namespace(torch) -> object:
+    """``torch`` under NumPy's names where a workload's ``*_with(xp)`` needs only these."""
+    import types
+
+    return types.SimpleNamespace(log=torch.log, sqrt=torch.sqrt, sum=torch.sum)
+
+
+WORKLOADS: dict[str, Workload] = {
+    "L": Workload(
+        key="L", function=L, wrt=(0, 1), wrt_names=("w1", "w2"), problem=L_problem,
+        sizes={"w1": L_POINT[0], "w2": L_POINT[1]}, quick_sizes={"w1": 2.0, "w2": 3.0},
+        check_sizes={"w1": 1.7, "w2": 0.6}, kind="scalar",
+        hand=(HandGrad("hand_grad", "hand-written (closed form)", hand_grad_L),),
+        with_numpy=L_with, with_torch=lambda torch: L_with(_torch_namespace(torch)),
+        describe=lambda s: f"w2 log(w1) + sqrt(w2 log(w1)) at ({s['w1']:g}, {s['w2']:g}), "
+                           "math module"),
+    "rosenbrock": Workload(
+        key="rosenbrock", function=rosenbrock, wrt=(0,), wrt_names=("x",),
+        problem=rosenbrock_problem, sizes={"n": ROSENBROCK_N}, quick_sizes={"n": 10},
+        check_sizes={"n": 6},
+        hand=(HandGrad("hand_grad", "hand-written", _one_gradient(hand_grad_rosenbrock)),),
+        with_numpy=rosenbrock_with, with_torch=lambda torch: rosenbrock_with(torch),
+        describe=lambda s: f"n={s['n']}, vectorised"),
+    "mlp": Workload(
         key="mlp", function=mlp_loss, wrt=(0, 1, 2, 3), wrt_names=("W1", "b1", "W2", "b2"),
         problem=mlp_problem,
         sizes={"batch": MLP_BATCH, "layers": MLP_LAYERS},
@@ -248,7 +349,7 @@ ARRAY_WORKLOADS: dict[str, ArrayWorkload] = {
         with_numpy=mlp_loss_with, with_torch=mlp_loss_torch,
         describe=lambda s: "batch {}, {}->{}->{}, tanh, softmax cross-entropy".format(
             s["batch"], *s["layers"])),
-    "mds": ArrayWorkload(
+    "mds": Workload(
         key="mds", function=mds_loss, wrt=(0,), wrt_names=("W",), problem=mds_problem,
         sizes={"points": MDS_POINTS, "dim": MDS_DIM},
         quick_sizes={"points": 12, "dim": 2},
@@ -259,7 +360,74 @@ ARRAY_WORKLOADS: dict[str, ArrayWorkload] = {
                        _one_gradient(hand_grad_mds_loss_matrix))),
         with_numpy=mds_loss_with, with_torch=mds_loss_torch,
         describe=lambda s: f"N={s['points']} points in d={s['dim']}"),
+    "gmm": Workload(
+        key="gmm", function=gmm.gmm_objective, wrt=(0, 1, 2),
+        wrt_names=("alphas", "means", "icf"), problem=gmm.problem,
+        sizes={"d": gmm.D, "K": gmm.K, "n": gmm.N},
+        quick_sizes={"d": 3, "K": 4, "n": 20},
+        check_sizes={"d": 3, "K": 4, "n": 6, "wishart_m": 2},
+        hand=(HandGrad("hand_grad", "hand-written, einsums as the primal",
+                       gmm.hand_grad_gmm_objective),),
+        with_numpy=gmm.gmm_objective_with, with_torch=gmm.gmm_objective_torch,
+        callees=(gmm.logsumexp, gmm.logsumexpvec, gmm.log_gamma_distrib,
+                 gmm.log_wishart_prior, gmm.constructL),
+        s2sad_alternative=Spelling(
+            gmm.gmm_objective_given, "log-gamma term passed in",
+            "s2sad has no derivative rule for math.lgamma and rejects it even on constants; "
+            "this spelling takes log_gamma_distrib(...) as an argument computed outside",
+            args=gmm.with_log_gamma,
+            callees=(gmm.logsumexp, gmm.logsumexpvec, gmm.log_wishart_prior_given,
+                     gmm.constructL)),
+        describe=lambda s: (f"ADBench GMM, d={s['d']}, K={s['K']}, n={s['n']}"
+                            + (f", wishart_m={s['wishart_m']}" if "wishart_m" in s else ""))),
+    "lstm": Workload(
+        key="lstm", function=lstm.lstm_loss, wrt=(0, 1, 2), wrt_names=("Wx", "Wh", "b"),
+        problem=lstm.problem,
+        sizes={"hidden": lstm.HIDDEN, "inputs": lstm.INPUTS, "steps": lstm.STEPS},
+        quick_sizes={"hidden": 4, "inputs": 3, "steps": 5},
+        check_sizes={"hidden": 3, "inputs": 2, "steps": 4},
+        hand=(HandGrad("hand_grad", "hand-written BPTT", lstm.hand_grad_lstm_loss),),
+        with_numpy=lstm.lstm_loss_with, with_torch=lstm.lstm_loss_torch,
+        describe=lambda s: (f"hidden {s['hidden']}, inputs {s['inputs']}, {s['steps']} "
+                            "steps, loss = sum of squares of every hidden state")),
+    "ba": Workload(
+        key="ba", function=bundle.ba_objective, wrt=(0, 1), wrt_names=("cams", "X"),
+        problem=bundle.problem,
+        sizes={"cameras": bundle.CAMERAS, "points": bundle.POINTS,
+               "observations": bundle.OBSERVATIONS},
+        quick_sizes={"cameras": 3, "points": 8, "observations": 20},
+        check_sizes={"cameras": 3, "points": 6, "observations": 12},
+        hand=(HandGrad("hand_grad", "hand-written, same loop",
+                       bundle.hand_grad_ba_objective),),
+        with_numpy=bundle.ba_objective_with, with_torch=bundle.ba_objective_torch,
+        jax_with=bundle.ba_vectorised_with,
+        jax_note="vectorised: all observations at once, branches by jnp.where (a Python if "
+                 "on a traced value does not jit, and without jit the loop takes about a "
+                 "minute per gradient)",
+        describe=lambda s: (f"{s['observations']} observations of {s['points']} points by "
+                            f"{s['cameras']} cameras, scalar math, Huber loss")),
 }
+
+
+def parameter_count(args: tuple, wrt: tuple[int, ...]) -> int:
+    return sum(int(np.size(args[i])) for i in wrt)
+
+
+def central_differences_of(f: Callable, args: tuple, wrt: tuple[int, ...],
+                           rel_step: float = 1e-6) -> tuple:
+    """∂f/∂args[i] for every i in ``wrt`` by central differences: two primal calls per
+    parameter (numbers stay numbers; arrays move one entry at a time)."""
+    out = []
+    for i in wrt:
+        x = args[i]
+        if isinstance(x, (int, float)):
+            h = rel_step * max(1.0, abs(x))
+            up = f(*args[:i], x + h, *args[i + 1:])
+            down = f(*args[:i], x - h, *args[i + 1:])
+            out.append((up - down) / (2 * h))
+        else:
+            out.append(array_central_differences(f, args, i, rel_step))
+    return tuple(out)
 
 
 def array_central_differences(f: Callable, args: tuple, i: int,
