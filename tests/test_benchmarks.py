@@ -236,3 +236,24 @@ def test_benchmark_modules_doctests():
     for module in (W, bundle, gmm, lstm, lines):
         failed, _ = doctest.testmod(module)
         assert failed == 0, module.__name__
+
+
+def test_slow_cases_are_timed_in_fewer_rounds_and_paired_by_round():
+    import time
+
+    calls = []
+
+    def slow_first_call():  # like JAX without jit: compiles its operations on first use
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.02)
+
+    cases = [run.Case("fast", "fast", lambda: None, ()),
+             run.Case("slow", "slow", lambda: time.sleep(0.005), ()),
+             run.Case("first", "slow first call", slow_first_call, ())]
+    timed = run.time_cases(cases, repeat=4, min_time=0.001, slow_seconds=0.003,
+                           slow_repeat=2)
+    assert timed["slow"]["slow"] and timed["slow"]["rounds"] == [0, 1]
+    assert not timed["fast"]["slow"] and timed["fast"]["rounds"] == [0, 1, 2, 3]
+    assert not timed["first"]["slow"]
+    assert len(run.paired(timed["slow"], timed["fast"])) == 2
