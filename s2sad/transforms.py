@@ -115,6 +115,12 @@ def _calling(fn: Function) -> Function:
 def _emit(fns: list[Function], lowered: Lowered, calls: Calls, **options) -> emit.Generated:
     """The derivative's module: the functions it calls (the user's callees and their
     derivatives) first, then ``fns``, the last of which is the one returned."""
+    while True:  # callees called as they are (a call with nothing to differentiate)
+        count = len(calls.functions)
+        for fn in [*calls.functions.values(), *fns]:
+            calls.require_primals(fn)
+        if len(calls.functions) == count:
+            break
     bindings = {**calls.bindings(), **lowered.bindings}
     return emit.emit_module(calls.ordered() + fns, bindings,
                             main=options.pop("main", fns[-1].name), **options)

@@ -209,8 +209,10 @@ class _Reverse:
         """A zero adjoint for ``v``: ``0.0``, or an array of zeros (shaped like ``like``)
         where the adjoint is written into by index (``indexed``: what the code it flows
         into reads by index)."""
-        if v not in indexed or self.shapes.scalar(v):
+        if self.shapes.used_as_number(v):
             return ZERO
+        if v not in indexed:  # may be an array: zeros shaped like it (_zeros_like)
+            return build.op(Prim.ZEROS_LIKE, like if like is not None else v)
         return self.zeros(like if like is not None else v, build)
 
     def zeros(self, v: Var, build: Builder) -> Var:
@@ -408,7 +410,7 @@ class _Reverse:
                 copy = stmt.prim is Prim.SETITEM and self.facts.active(x)  # g[i] is zeroed next
                 part = build.op(Prim.GETITEM, g, *where,
                                 params={"index": pattern.value, "copy": copy})
-            if not self.shapes.scalar(v):
+            if stmt.result not in self.shapes.scalar_slots:  # v may fill several entries
                 part = build.op(Prim.UNBROADCAST, part, v)
             self.accumulate(v, part, scope, build)
         if self.facts.active(x):

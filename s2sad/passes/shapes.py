@@ -54,6 +54,13 @@ class Shapes:
         self.lists = frozenset(lists or ())  # Python lists and tuples (not arrays)
         self.shape_of = dict(shape_of or {})  # value -> a value proved shaped like it
         self.numpy = True  # the code calls NumPy (heuristics for memory and speed only)
+        # values every elementwise use of which yields a number (so they are numbers when
+        # used: y in `a * y` with a scalar result, even inside a loop)
+        self.number_uses: frozenset[Var] = frozenset()
+        self.scalar_slots: frozenset[Var] = frozenset()  # setitems of one entry
+
+    def used_as_number(self, v: object) -> bool:
+        return self.scalar(v) or v in self.number_uses
 
     def same(self, a: object, b: object) -> bool:
         """Are ``a`` and ``b`` proved to have one shape?"""
@@ -98,6 +105,8 @@ def analyze(fn: Function, known: tuple[Var, ...] = ()) -> Shapes:
         if (len(scalar), len(pass_.ndim)) == before:
             facts = Shapes(scalar, _lists(fn.body), _same_shapes(fn.body, scalar))
             facts.numpy = _uses_numpy(fn.body)
+            facts.number_uses = frozenset(_number_uses(fn.body, scalar))
+            facts.scalar_slots = frozenset(pass_.slots)
             return facts
 
 
@@ -114,6 +123,7 @@ class _Pass:
     def __init__(self, scalar: set[Var], ndim: dict[Var, int]) -> None:
         self.s = scalar
         self.ndim = ndim
+        self.slots: set[Var] = set()  # writes into one entry (x.1 = setitem x v i)
         self.lengths: dict[Var, int] = {}  # tuples of known length (shapes)
 
     def is_s(self, v: Value) -> bool:
@@ -298,6 +308,7 @@ class _Pass:
             item = Op((op.result,), Prim.GETITEM, (op.args[0], *op.args[2:]), op.params)
             if self.item_dims(item) == 0:
                 self.mark(op.args[1])
+                self.slots.add(op.result)
         needs = _needs_numbers(op.prim) or (
             spec.elementwise and all(r in self.s for r in op.results))
         if needs:
@@ -367,6 +378,39 @@ def _same_shapes(body: tuple[Stmt, ...], scalar: set[Var]) -> dict[Var, Var]:
 _SAME_SHAPE = {Prim.NP_COPY, Prim.NP_ZEROS_LIKE, Prim.NP_ONES_LIKE, Prim.SETITEM,
                Prim.INDEX_ADD}
 _CONTAINERS = {Prim.LIST, Prim.TUPLE, Prim.APPEND, Prim.SPREAD, Prim.UNCONCATENATE}
+
+
+def _number_uses(body: tuple[Stmt, ...], scalar: set[Var]) -> set[Var]:
+    """Operands whose every use is elementwise with a number as result (or math.*)."""
+    good: set[Var] = set()
+    bad: set[Var] = set()
+
+    def walk(stmts: tuple[Stmt, ...]) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, Op):
+                ok = _needs_numbers(stmt.prim) or (
+                    stmt.prim.spec.elementwise and all(r in scalar for r in stmt.results))
+                for a in stmt.args:
+                    if isinstance(a, Var):
+                        (good if ok else bad).add(a)
+            else:
+                for v in _read_by(stmt):
+                    bad.add(v)
+            for region in regions_of(stmt):
+                walk(region.body)
+                bad.update(v for v in region.yields if isinstance(v, Var))
+
+    walk(body)
+    return good - bad
+
+
+def _read_by(stmt: Stmt) -> list[Var]:
+    if isinstance(stmt, If):
+        return [stmt.cond] if isinstance(stmt.cond, Var) else []
+    if isinstance(stmt, (For, While)):
+        extra = [stmt.start, stmt.stop, stmt.step] if isinstance(stmt, For) else []
+        return [v for v in (*stmt.inits, *extra) if isinstance(v, Var)]
+    return []
 
 
 def _uses_numpy(body: tuple[Stmt, ...]) -> bool:
