@@ -1236,7 +1236,7 @@ def _no_rule(label: str, callee: object) -> str:
         return (f"`{label}` is a Python function; calls to other user functions are not "
                 f"supported yet, so write its body into the function you differentiate")
     return (f"no derivative rule for `{label}`; s2sad knows Python arithmetic, `abs`, "
-            f"`min`, `max`, `sum`, the `math` module and the NumPy functions listed in the "
+            f"`min`, `max`, `sum`, the `math` functions and the NumPy functions listed in the "
             f"README. Compute it outside the function you differentiate, or rewrite it with "
             f"those")
 

@@ -9,6 +9,7 @@ primitive with derivative rules of its own, so generated code stays differentiab
 from __future__ import annotations
 
 import inspect
+import math
 
 import numpy as np
 
@@ -332,6 +333,21 @@ def _from_rows(rows, out, x):
     return np.reshape(rows, np.shape(out) + np.shape(x))
 
 
+def _digamma(x):
+    """The derivative of math.lgamma: recurrence up to 6, then the asymptotic series."""
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    if x < 0.0:  # reflection: psi(1 - x) - psi(x) = pi / tan(pi x)
+        return _digamma(1.0 - x) - math.pi / math.tan(math.pi * x)
+    result = 0.0
+    while x < 6.0:
+        result -= 1.0 / x
+        x += 1.0
+    f = 1.0 / (x * x)
+    series = f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f / 132))))
+    return result + math.log(x) - 0.5 / x - series
+
+
 # name -> (helpers it calls, modules it needs)
 DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_zeros_like": ((), ("np",)),
@@ -367,6 +383,7 @@ DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_svd_tangent": (("_mT", "_svd_f"), ("np",)),
     "_einsum_grad": ((), ("np",)),
     "_basis": ((), ("np",)),
+    "_digamma": ((), ("math",)),
     "_from_columns": ((), ("np",)),
     "_from_rows": ((), ("np",)),
 }

@@ -68,6 +68,8 @@ class Prim(enum.Enum):
     MATH_POW = "math.pow"
     HYPOT = "math.hypot"
     ERF = "math.erf"
+    LGAMMA = "math.lgamma"
+    DIGAMMA = "digamma"  # the derivative of lgamma (a helper of generated code)
     FABS = "math.fabs"
     FLOOR = "math.floor"  # inactive
     CEIL = "math.ceil"  # inactive
@@ -404,6 +406,7 @@ SPEC.update({
     P.UNREDUCE: PrimSpec(None, (2, 2), call="_unreduce", diff=(0,), keywords=_AXIS),
     P.SPREAD: PrimSpec(None, (2, 2), call="_spread", diff=(0,)),
     P.ADD_ITEMS: PrimSpec(None, (2, 2), call="_add_items"),
+    P.DIGAMMA: PrimSpec(None, (1, 1), call="_digamma", scalar=True, active=False),
     P.SOLVE_GRAD_A: PrimSpec(None, (2, 2), call="_solve_grad_a"),
     P.CHOLESKY_TANGENT: PrimSpec(None, (2, 2), call="_cholesky_tangent"),
     P.CHOLESKY_GRAD: PrimSpec(None, (2, 2), call="_cholesky_grad"),

@@ -184,6 +184,7 @@ TANGENT: dict[Prim, tuple[Tangent, ...]] = {
     P.MATH_POW: (lambda d, r, x, y: pow_dx(x, y) * d, lambda d, r, x, y: pow_dy(r, x) * d),
     P.HYPOT: (lambda d, r, x, y: x / nonzero(r) * d, lambda d, r, x, y: y / nonzero(r) * d),
     P.ERF: (lambda d, r, x: _2_OVER_SQRT_PI * exp(-(x * x)) * d,),
+    P.LGAMMA: (lambda d, r, x: x.apply(P.DIGAMMA) * d,),
 }
 
 Adjoint = Callable[..., tuple]
@@ -234,6 +235,7 @@ ADJOINT: dict[Prim, Adjoint] = {
     P.MATH_POW: lambda g, r, x, y: (pow_dx(x, y) * g, pow_dy(r, x) * g),
     P.HYPOT: lambda g, r, x, y: _hypot_adjoint(g, r, x, y),
     P.ERF: lambda g, r, x: (_2_OVER_SQRT_PI * exp(-(x * x)) * g,),
+    P.LGAMMA: lambda g, r, x: (x.apply(P.DIGAMMA) * g,),
 }
 
 

@@ -188,6 +188,7 @@ RULE_CASES: tuple[RuleCase, ...] = (
     case(P.MATH_POW, "math.pow(x, y)", (0.0, 0.0), wrt=(0,)),
     case(P.HYPOT, "math.hypot(x, y)", (3.0, 4.0), (-1.0, 0.5), (0.2, -2.0)),
     case(P.ERF, "math.erf(x)", (0.3,), (-1.5,), (0.0,)),
+    case(P.LGAMMA, "math.lgamma(x)", (0.3,), (2.5,), (-1.5,), (7.2,)),
     case(P.FABS, "math.fabs(x)", (1.3,), (-0.4,)),
 )
 

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import naming
+from .. import index, naming
 from ..errors import NoDerivativeRule, UnsupportedSyntax
 from ..ir import (
     Comment,
@@ -196,7 +196,7 @@ class _Reverse:
         if existing is None or isinstance(existing, Const):
             existing = self.zeros(x, build)
         pattern = dict(op.params)["index"].value
-        unique = all(self.shapes.scalar(i) for i in op.args[1:])
+        unique = _unique_index(pattern, op.args[1:], self.shapes)
         total = build.op(Prim.INDEX_ADD, existing, g, *op.args[1:],
                          name=self.fresh_adjoint(x),
                          params={"index": pattern, "unique": unique})
@@ -403,7 +403,7 @@ class _Reverse:
         x, v, *where = stmt.args
         pattern = dict(stmt.params)["index"]
         if self.facts.active(v):
-            unique = all(self.shapes.scalar(i) for i in where)
+            unique = _unique_index(pattern.value, where, self.shapes)
             if stmt.prim is Prim.SETITEM and not unique:  # an index may repeat: last wins
                 part = build.op(Prim.SETITEM_GRAD, g, *where, params={"index": pattern.value})
             else:
@@ -574,6 +574,22 @@ def _unbroadcast(value: Value, like: Value, build: Builder) -> Var:
                 return build.op(Prim.NEG, summed)
             break
     return build.op(Prim.UNBROADCAST, value, like)
+
+
+def _unique_index(pattern: str, operands: tuple, facts: shapes.Shapes) -> bool:
+    """Can no entry be picked twice? Slices never repeat one; a number index neither;
+    an array of indices may (then np.add.at, and the last write wins)."""
+    parts, _ = index.parse(pattern)
+    values = iter(operands)
+    for part in parts:
+        if part[0] == "value":
+            if not facts.scalar(next(values)):
+                return False
+        elif part[0] == "slice":
+            for has in part[1:]:
+                if has:
+                    next(values)
+    return True
 
 
 def _no_list_arithmetic(stmt: Op, facts: shapes.Shapes) -> None:
