@@ -23,6 +23,7 @@ import uuid
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -634,6 +635,225 @@ CORPUS = [
         def f(x, *, k=2):
             return x * k
         """, BadWrt, 1, 12, "`k`", "int", wrt="k", frontend=False),
+    # --- more constructs outside the subset (issue 8) ---------------------------------
+    bad("while-else", """
+        def f(x):
+            while x > 1.0:
+                x = x * 0.5
+            else:
+                x = x + 1.0
+            return x
+        """, U, 5, 8, "`while ... else`", "after the loop"),
+    bad("yield-from", """
+        def f(x):
+            yield from [x]
+            return x
+        """, U, 2, 4, "`yield from`"),
+    bad("generator-callee", """
+        def gen(t):
+            yield t
+
+
+        def f(x):
+            return sum(gen(x))
+        """, U, 2, 4, "`yield`"),
+    bad("del-subscript", """
+        def f(x):
+            xs = [x, x]
+            del xs[0]
+            return xs[0]
+        """, U, 3, 4, "`del`"),
+    bad("mutable-default", """
+        def f(x, acc=[]):
+            return x * 2.0
+        """, U, 1, 13, "default", "literal"),
+    bad("list-pop", """
+        def f(x):
+            xs = [x, x * 2.0]
+            y = xs.pop()
+            return y
+        """, U, 3, 8, "`.pop()`"),
+    bad("list-extend", """
+        def f(x):
+            xs = [x]
+            xs.extend([x])
+            return xs[0]
+        """, U, 3, 4, "`.extend()`"),
+    bad("astype", """
+        import numpy as np
+
+
+        def f(x):
+            return np.sum(x.astype(np.float32))
+        """, U, 5, 18, "`.astype()`"),
+    bad("string-method", """
+        def f(x):
+            s = "a".upper()
+            return x
+        """, U, 2, 8, "`.upper()`"),
+    bad("numpy-dtype-keyword", """
+        import numpy as np
+
+
+        def f(x):
+            return np.sum(np.zeros(3, dtype=np.float32) + x)
+        """, U, 5, 30, "`np.zeros`", "keyword"),
+    bad("set-in-an-expression", """
+        def f(x):
+            return x * len({1, 2})
+        """, U, 2, 19, "sets"),
+    bad("loop-over-a-dict", """
+        def f(x):
+            s = x
+            for k in {"a": 1}:
+                s = s * 2.0
+            return s
+        """, U, 3, 13, "dicts"),
+    bad("global-list", """
+        WEIGHTS = [1.0, 2.0]
+
+
+        def f(x):
+            return x * WEIGHTS[1]
+        """, U, 5, 15, "`WEIGHTS`", "list"),
+    bad("global-dict", """
+        TABLE = {"a": 2.0}
+
+
+        def f(x):
+            return x * TABLE["a"]
+        """, U, 5, 15, "`TABLE`", "dict"),
+    bad("global-class-as-value", """
+        def f(x):
+            e = ValueError
+            return x
+        """, U, 2, 8, "`ValueError`"),
+    bad("method-of-a-global-object", """
+        class Scaler:
+            def apply(self, t):
+                return t * 2.0
+
+
+        S = Scaler()
+
+
+        def f(x):
+            return S.apply(x)
+        """, U, 10, 11, "attributes"),
+    bad("call-of-a-call-result", """
+        import numpy as np
+
+
+        def f(x):
+            return np.sum(np.vectorize(abs)(x))
+        """, U, 5, 18, "named functions"),
+    bad("store-into-an-attribute-of-a-parameter", """
+        import numpy as np
+
+
+        def f(x):
+            x.shape = (3,)
+            return np.sum(x)
+        """, U, 5, 4, "attributes"),
+    bad("undefined-module", """
+        def f(x):
+            return x * undefined_module.value
+        """, UndefinedName, 2, 15, "`undefined_module`"),
+    # --- callees without a rule -------------------------------------------------------
+    *[bad(f"no-rule-{name}", f"""
+        import math
+
+        import numpy as np
+
+
+        def f(x):
+            return {call}
+        """, NoDerivativeRule, 7, col, f"`{label}`")
+      for name, call, col, label in [
+          ("numpy-random", "x * np.random.normal()", 15, "np.random.normal"),
+          ("math-factorial", "x * math.factorial(3)", 15, "math.factorial"),
+          ("math-gamma", "math.gamma(x)", 11, "math.gamma"),
+          ("numpy-eig", "np.sum(np.linalg.eig(x)[0])", 18, "np.linalg.eig"),
+          ("numpy-cumsum", "np.sum(np.cumsum(x))", 18, "np.cumsum"),
+          ("numpy-sort", "np.sum(np.sort(x))", 18, "np.sort"),
+          ("round", "x * round(x)", 15, "round"),
+          ("input", "x * float(input())", 21, "input"),
+          ("slice", "np.sum(x[slice(0, 2)])", 20, "slice"),
+      ]],
+    bad("no-rule-isinstance", """
+        def f(x):
+            if isinstance(x, float):
+                return x
+            return x * 2.0
+        """, NoDerivativeRule, 2, 7, "`isinstance`"),
+    bad("no-rule-print-in-a-branch", """
+        def f(x):
+            if x > 0:
+                print("positive")
+            return x * 2.0
+        """, NoDerivativeRule, 3, 8, "`print`"),
+    bad("no-rule-open", """
+        def f(x):
+            open("file.txt")
+            return x
+        """, NoDerivativeRule, 2, 4, "`open`"),
+    bad("no-rule-class-constructor", """
+        class Point:
+            def __init__(self, v):
+                self.v = v
+
+
+        def f(x):
+            p = Point(x)
+            return x
+        """, NoDerivativeRule, 7, 8, "`Point`"),
+    bad("no-rule-partial", """
+        import functools
+
+
+        def scale(t, k):
+            return t * k
+
+
+        half = functools.partial(scale, k=0.5)
+
+
+        def f(x):
+            return half(x)
+        """, NoDerivativeRule, 12, 11, "`half`"),
+    bad("no-rule-decorated-callee", """
+        import functools
+
+
+        @functools.lru_cache
+        def cached(t):
+            return t * 2.0
+
+
+        def f(x):
+            return cached(x)
+        """, NoDerivativeRule, 10, 11, "`cached`"),
+    # --- malformed wrt ----------------------------------------------------------------
+    *[bad(f"wrt-{name}", """
+        def f(x, y):
+            return x * y
+        """, BadWrt, 1, 0, *words, wrt=wrt, frontend=False)
+      for name, wrt, words in [
+          ("none", None, ("None",)),
+          ("digit-string", "0", ("`wrt='0'`", "x, y")),
+          ("empty-string", "", ("`wrt=''`",)),
+          ("name-with-a-space", " y", ("`wrt=' y'`",)),
+          ("nested-tuple", (0, (1,)), ("(1,)",)),
+          ("set", {0}, ("{0}",)),
+          ("frozenset", frozenset({0}), ("frozenset",)),
+          ("dict", {"x": 1}, ("{'x': 1}",)),
+          ("range", range(2), ("range(0, 2)",)),
+          ("numpy-array", np.array([0, 1]), ("array([0, 1])",)),
+          ("numpy-int", np.int64(1), ("np.int64(1)",)),
+          ("bytes", b"x", ("b'x'",)),
+          ("name-and-float", ("x", 1.5), ("1.5",)),
+          ("huge-position", 10 ** 30, ("out of range",)),
+      ]],
 ]
 
 IDS = [case.id for case in CORPUS]
