@@ -25,15 +25,17 @@ _lock = threading.RLock()
 _sources: dict[str, str] = {}  # generated filename -> source, for `source`
 
 
-def _derived(f: Callable, kind: str, wrt: object, mode: str = "auto") -> Callable:
-    key = (kind, tuple(wrt) if isinstance(wrt, list) else wrt, mode)
+def _derived(f: Callable, kind: str, wrt: object, mode: str = "auto",
+             checkpoint: object = None) -> Callable:
+    key = (kind, tuple(wrt) if isinstance(wrt, list) else wrt, mode,
+           tuple(sorted(checkpoint.items())) if isinstance(checkpoint, dict) else checkpoint)
     with _lock:
         per_function = _cache.get(f)
         if per_function is not None and key in per_function:
             return per_function[key]
     try:
         lowered = frontend.lower(frontend.from_function(f))
-        derivative = transforms.derive(lowered, kind, wrt, mode=mode)
+        derivative = transforms.derive(lowered, kind, wrt, mode=mode, checkpoint=checkpoint)
     except errors.CompileError as exc:
         if not exc.lineno:  # nothing in f to point at: point at the caller's line
             _locate_at_caller(exc)
@@ -70,16 +72,40 @@ def _transform(kind: str, doc: str) -> Callable:
     return transform
 
 
-grad = _transform("grad", """The gradient of a scalar-valued function.
+def _reverse_transform(kind: str, doc: str) -> Callable:
+    """A reverse-mode transform: it also takes ``checkpoint``, the loops to recompute."""
+    def transform(f: Callable | None = None, wrt: object = 0,
+                  checkpoint: object = None) -> Callable:
+        if f is None:  # used as @transform(wrt=..., checkpoint=...)
+            return functools.partial(transform, wrt=wrt, checkpoint=checkpoint)
+        if not callable(f):
+            raise TypeError(f"{kind} takes a function, got {f!r}")
+        return _derived(f, kind, wrt, checkpoint=checkpoint)
+
+    transform.__name__ = transform.__qualname__ = kind
+    transform.__doc__ = doc
+    return transform
+
+
+_CHECKPOINT_DOC = """
+    ``checkpoint`` bounds the memory of loops: a checkpointed loop stores no tape, and its
+    adjoint runs the iterations again from a few stored states (binomial checkpointing,
+    Griewank's revolve). ``None`` (the default): the loops marked ``# s2sad: checkpoint``
+    or ``# s2sad: checkpoint(states=N)``; ``True`` or a number of states: every outermost
+    loop too; ``{line: True or states}``: the loops starting on those lines; ``False``:
+    none."""
+
+grad = _reverse_transform("grad", """The gradient of a scalar-valued function.
 
     ``grad(f, wrt=0)`` returns ``grad_f(*args)``: one gradient for an int or str ``wrt``,
     a tuple of them for a tuple ``wrt``. Works as ``@grad`` and ``@grad(wrt=...)``.
-    """)
-value_and_grad = _transform("value_and_grad", """``(f(*args), gradient)`` in one pass.""")
+    """ + _CHECKPOINT_DOC)
+value_and_grad = _reverse_transform("value_and_grad", """``(f(*args), gradient)`` in one
+    pass.""" + _CHECKPOINT_DOC)
 jvp = _transform("jvp", """Forward mode: ``jvp_f(*args, *tangents) -> (value, tangent)``,
     one tangent per ``wrt`` entry, in order.""")
-vjp = _transform("vjp", """Reverse mode: ``vjp_f(*args, cotangent) -> gradient(s)``, the
-    cotangent shaped like the output.""")
+vjp = _reverse_transform("vjp", """Reverse mode: ``vjp_f(*args, cotangent) -> gradient(s)``,
+    the cotangent shaped like the output.""" + _CHECKPOINT_DOC)
 
 
 hvp = _transform("hvp", """Hessian-vector products: ``hvp_f(*args, v) -> H @ v`` for a scalar

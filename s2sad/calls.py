@@ -21,19 +21,23 @@ from .primitives import Prim
 
 
 class Calls:
-    def __init__(self, callees: dict, check=None, taken: set[str] | None = None) -> None:
+    def __init__(self, callees: dict, check=None, taken: set[str] | None = None,
+                 checkpoints: bool = True) -> None:
         self.callees = callees  # name -> frontend.Lowered
+        self.checkpoints = checkpoints  # False: tape every loop (for second derivatives)
         self.taken = set(taken or ())  # names the caller's own functions use
         self.functions: dict[str, Function] = {}  # generated name -> its IR
         self.check = check
         self.making: set[str] = set()
 
     def _primal_ir(self, name: str) -> Function:
-        from .passes import cleanup  # the passes call back into this module
+        from .passes import checkpoint, cleanup  # the passes call back into this module
 
         if name not in self.callees:  # a derivative generated here (hvp: jvp of vjp_g)
             return self.functions[name]
         fn = cleanup(self.callees[name].fn)
+        if not self.checkpoints:
+            fn = checkpoint.run(fn, False)
         # inside the module every argument is passed by position
         return fn.replace(params=tuple(Param(p.var) for p in fn.params))
 
@@ -87,11 +91,14 @@ class Calls:
             self.making.discard(generated)
         return generated
 
-    def vjp(self, name: str, wrt: tuple[int, ...]) -> str:
-        """``vjp_g(*args, *cotangents of the results) -> gradients of wrt``."""
+    def vjp(self, name: str, wrt: tuple[int, ...], generated: str | None = None,
+            scalars: tuple[Var, ...] = ()) -> str:
+        """``vjp_g(*args, *cotangents of the results) -> gradients of wrt``.
+
+        ``scalars``: values of ``g`` the caller knows are numbers."""
         from .passes import cleanup, reverse
 
-        generated = self._name("vjp", name, wrt)
+        generated = generated or self._name("vjp", name, wrt)
         if generated not in self.functions and generated not in self.making:
             self.making.add(generated)
             primal = self._primal_ir(name)
@@ -100,14 +107,27 @@ class Calls:
                 raise UnsupportedSyntax.at(primal.loc, f"`{name}` returns nested tuples; "
                                            "return a flat tuple of values")
             rule = self.rule(name, "adjoint")
-            fn = reverse.run(primal, wrt, cotangent=True, wrt_is_tuple=True, calls=self) \
+            fn = reverse.run(primal, wrt, cotangent=True, wrt_is_tuple=True, calls=self,
+                             scalars=scalars) \
                 if rule is None else self.adjoint_by_rule(primal, wrt, rule)
             gradients = fn.out[1]
             fn = fn.replace(name=generated, out=gradients if len(wrt) > 1 else gradients[0],
                             keep=())
-            self.functions[generated] = self._checked(cleanup(fn))
+            self.functions[generated] = self._checked(cleanup(fn, scalars))
             self.making.discard(generated)
         return generated
+
+    def loop_step(self, step: Function, wrt: tuple[int, ...],
+                  scalars: tuple[Var, ...] = ()) -> tuple[str, str]:
+        """A checkpointed loop's body as a function of its own, ``step(i, *carried,
+        *invariants) -> carried``, and its adjoint ``vjp_step`` (``wrt``: positions in
+        ``step``'s parameters); returns both names."""
+        name = step.name
+        while name in self.callees or name in self.functions or name in self.taken:
+            name += "_"
+        self.functions[name] = self._checked(step.replace(name=name))
+        self.require_primals(step)
+        return name, self.vjp(name, wrt, generated=f"vjp_{name}", scalars=scalars)
 
     def rule(self, name: str, kind: str) -> str | None:
         """The user's rule of this kind for ``name`` (@s2sad.custom_derivative), if any."""

@@ -78,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
                              help="forward: by columns (one jvp per input entry); reverse: "
                              "by rows (one vjp per output entry); auto (default): by "
                              "whichever takes fewer passes, decided at each call")
+        if kind in REVERSE_KINDS:
+            _checkpoint_option(sub)
         sub.add_argument("-o", "--output", metavar="OUT.py",
                          help="write the module to OUT.py (atomically) instead of stdout")
         _trace_option(sub)
@@ -87,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
                       help="reverse: the gradient (default); forward: the tangent (jvp)")
     _wrt_option(show)
+    _checkpoint_option(show)
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="highlight with pygments when installed (default: on a tty)")
     _trace_option(show)
@@ -109,6 +112,42 @@ def _wrt_option(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--wrt", metavar="x,y",
                      help="parameters to differentiate with respect to (default: every "
                      "positional parameter not annotated or defaulted as int/bool/str)")
+
+
+REVERSE_KINDS = ("grad", "value_and_grad", "vjp")
+
+
+def _checkpoint_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--checkpoint", metavar="SPEC",
+                     help="loops reverse mode recomputes from a few stored states instead "
+                     "of taping every iteration (binomial checkpointing): 'all' (every "
+                     "outermost loop), 'all=STATES', 'LINE[=STATES],...' (the loops "
+                     "starting on those lines), or 'none' (not even the loops marked "
+                     "'# s2sad: checkpoint'); STATES is how many states are kept at once")
+
+
+def _checkpoint(spec: str | None) -> object:
+    """``--checkpoint`` as the transforms' ``checkpoint`` option."""
+    if spec is None:
+        return None
+    if spec == "none":
+        return False
+    if spec == "all":
+        return True
+    lines: dict[int, object] = {}
+    for item in spec.split(","):
+        where, _, states = item.strip().partition("=")
+        try:
+            count = int(states) if states else True
+            if count is not True and count < 1:
+                raise ValueError
+            if where == "all" and len(spec.split(",")) == 1:
+                return count
+            lines[int(where)] = count
+        except ValueError:
+            raise UsageError(f"--checkpoint expects all, all=STATES, none or "
+                             f"LINE[=STATES],... with STATES >= 1; got {spec!r}") from None
+    return lines
 
 
 def _trace_option(sub: argparse.ArgumentParser) -> None:
@@ -159,12 +198,14 @@ def _derive(args: argparse.Namespace, kind: str, output: str | None = None
     lowered, path = _load(args.target)
     wrt, wrt_option = _wrt(args.wrt, lowered)
     mode = getattr(args, "mode", None) if kind == "jacobian" else None
+    spec = getattr(args, "checkpoint", None)
     derivative = transforms.derive(lowered, kind, wrt, mode=mode or "auto",
-                                   trace=_tracer(args.print_ir_after))
+                                   trace=_tracer(args.print_ir_after),
+                                   checkpoint=_checkpoint(spec))
     positions, _ = transforms.resolve_wrt(lowered, wrt)
     names = tuple(lowered.fn.params[i].var.name for i in positions)
     origin = module.Origin(kind, module.relative_source(path, output), lowered.source,
-                           wrt_option, names, mode)
+                           wrt_option, names, mode, spec)
     return derivative, origin
 
 

@@ -115,6 +115,8 @@ def _called(fns: list[Function]) -> set[str]:
         for stmt in body:
             if isinstance(stmt, Op) and stmt.prim is Prim.CALL:
                 found.add(dict(stmt.params)["fn"].value)
+            if isinstance(stmt, Op) and stmt.prim is Prim.CHECKPOINTED:
+                found.update(dict(stmt.params)[key].value for key in ("step", "vjp"))
             for region in regions_of(stmt):
                 walk(region.body)
 
@@ -414,6 +416,9 @@ class _Aliases:
         elif op.prim in (Prim.PUSH, Prim.POP):
             for v in (*op.args[1:], *op.results):
                 self.foreign(v)
+        elif op.prim is Prim.CHECKPOINTED:  # may hand back what it was given
+            for v in (*op.args, *op.results):
+                self.foreign(v)
         for r in op.results:
             self.parent.setdefault(r, r)
 
@@ -427,6 +432,31 @@ class _Aliases:
             conds = stmt.cond.params if isinstance(stmt, While) else params
             for k, r in enumerate(stmt.results):
                 self.union(r, stmt.inits[k], params[k], conds[k], stmt.body.yields[k])
+
+
+def _wrapped(line: str, width: int = 88) -> list[str]:
+    """A long call ``r = f(a, b, ...)`` over several lines, its arguments packed under a
+    hanging indent."""
+    if len(line) <= width:
+        return [line]
+    head, _, rest = line.partition("(")
+    parts, depth, start = [], 0, 0
+    for k, char in enumerate(rest[:-1]):  # the arguments, split at top-level commas
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(rest[start:k + 1].strip())
+            start = k + 1
+    parts.append(rest[start:-1].strip() + ")")
+    lines, current = [head + "("], "   "
+    for part in parts:
+        if len(current) + 1 + len(part) > width and current.strip():
+            lines.append(current)
+            current = "   "
+        current += " " + part
+    return lines + [current]
 
 
 def _has_in_place(body: tuple[Stmt, ...]) -> bool:
@@ -473,6 +503,8 @@ class _Printer:
             return item
         if op.prim is Prim.CALL:  # a user function, or a derivative of one
             return gast.Call(gast.Name(params["fn"], gast.Load(), None, None), args, [])
+        if op.prim is Prim.CHECKPOINTED:
+            return self.checkpointed(op, args, params)
         if op.prim is Prim.SETITEM_GRAD:  # the index as an object: np.s_[...]
             where = index.to_gast(params.pop("index", "_"), iter(args[1:]))
             args = [args[0], gast.Subscript(_dotted("np.s_"), where, gast.Load())]
@@ -492,6 +524,32 @@ class _Printer:
             return gast.UnaryOp(_UNARY[op.prim](), args[0])
         keywords = [gast.keyword(k, self.value(Const(v))) for k, v in params.items()]
         return gast.Call(_dotted(spec.call), args, keywords)
+
+    def checkpointed(self, op: Op, args: list[gast.expr], params: dict) -> gast.expr:
+        """``_checkpointed(step, vjp_step, range(...), state=(...), invariants=(...),
+        adjoint=(...), wrt=(...))``: the operands are the range's bounds, the first state,
+        the invariants and the last state's adjoint."""
+        k = params.get("carried", 0)
+        bounds, rest = list(op.args[:3]), args[3:]
+        if bounds[2] == Const(1):
+            bounds.pop()
+            if bounds[0] == Const(0):
+                bounds.pop(0)
+        indices: gast.expr = gast.Call(gast.Name("range", gast.Load(), None, None),
+                                       [self.value(b) for b in bounds], [])
+        if params.get("reverse"):
+            indices = gast.Subscript(indices, gast.Slice(None, None, gast.Constant(-1, None)),
+                                     gast.Load())
+        groups = {"state": rest[:k], "invariants": rest[k:len(rest) - k],
+                  "adjoint": rest[len(rest) - k:]}
+        keywords = [gast.keyword(key, gast.Tuple(values, gast.Load()))
+                    for key, values in groups.items()]
+        keywords.append(gast.keyword("wrt", self.value(Const(params.get("wrt", ())))))
+        if params.get("states"):
+            keywords.append(gast.keyword("states", gast.Constant(params["states"], None)))
+        functions = [gast.Name(params[key], gast.Load(), None, None) for key in ("step", "vjp")]
+        return gast.Call(gast.Name("_checkpointed", gast.Load(), None, None),
+                         [*functions, indices], keywords)
 
     def in_place(self, op: Op) -> list[str]:
         """``x[i] = v``, ``g[i] += v`` or ``xs.append(v)`` on the result's name.
@@ -539,6 +597,8 @@ class _Printer:
             if stmt.prim is Prim.COPY and isinstance(stmt.args[0], Var) \
                     and self.name(stmt.args[0]) == self.name(stmt.result):
                 return []  # `a = a`: the value already has the name
+            if stmt.prim is Prim.CHECKPOINTED:
+                return _wrapped(self.assignment(stmt))
             return [self.assignment(stmt)]
         if isinstance(stmt, Comment):
             if stmt.of is not None and stmt.of.results \

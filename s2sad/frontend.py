@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import io
 import math
+import re
+import tokenize
 import types
 from dataclasses import dataclass, field
 
@@ -31,6 +34,7 @@ from .ir import (
     Function,
     Global,
     If,
+    Loc,
     Names,
     Op,
     Out,
@@ -285,6 +289,7 @@ class _Lowerer:
         carried = [n for n in assigned if n in self.env]
         inits = tuple(self.env[n] for n in carried)
         loc = self.src.loc(node)
+        checkpoint = _checkpoint_directive(self.src, loc)
         if isinstance(node, gast.For):
             start, stop, step, reverse, sequences = self.iteration(node)
             counter = node.target.id if isinstance(node.target, gast.Name) and not sequences \
@@ -296,7 +301,8 @@ class _Lowerer:
                                           {counter: index} if not sequences else {})
             results = tuple(self.names.fresh(n) for n in carried)
             self.body.append(For(results, start, stop, step, inits,
-                                 Region((index, *params), body, yields), loc, reverse))
+                                 Region((index, *params), body, yields), loc, reverse,
+                                 checkpoint))
             assigned = [*_targets(node.target), *assigned]
         else:
             cond_params = tuple(self.names.fresh(n) for n in carried)
@@ -309,7 +315,8 @@ class _Lowerer:
             params = tuple(self.names.fresh(n) for n in carried)
             body, yields = self.loop_body(node.body, carried, params, {})
             results = tuple(self.names.fresh(n) for n in carried)
-            self.body.append(While(results, inits, cond, Region(params, body, yields), loc))
+            self.body.append(While(results, inits, cond, Region(params, body, yields), loc,
+                                   checkpoint))
         for name in assigned:
             if name not in carried:  # set only inside the loop: unset if it never runs
                 self.env.pop(name, None)
@@ -1203,6 +1210,46 @@ class _Lowerer:
 
 
 _NOTHING = object()
+
+
+_DIRECTIVE = re.compile(r"#\s*s2sad\s*:\s*(?P<text>.*?)\s*$")
+_CHECKPOINT = re.compile(r"checkpoint(?:\(\s*(?:states\s*=\s*)?(?P<states>\d+)\s*\))?")
+
+
+def _checkpoint_directive(src: SourceFunction, loc: Loc) -> int | None:
+    """``# s2sad: checkpoint`` (or ``checkpoint(states=N)``) ending the loop's first line or
+    alone on the line above it: the loop's ``checkpoint`` (states kept, 0 for the default).
+    """
+    above = src.lines[loc.lineno - 2] if 2 <= loc.lineno <= len(src.lines) + 1 else ""
+    for lineno, line in ((loc.lineno, loc.line), (loc.lineno - 1, above)):
+        comment = _comment_of(line)
+        if lineno != loc.lineno and line.strip() != comment:  # code on the line above
+            continue
+        match = _DIRECTIVE.match(comment)
+        if match is None:
+            continue
+        found = _CHECKPOINT.fullmatch(match["text"])
+        if found is None or found["states"] is not None and int(found["states"]) < 1:
+            col = line.index(comment)
+            raise errors.UnsupportedSyntax.at(
+                Loc(loc.filename, lineno, col, line),
+                f"unknown s2sad directive `{match['text']}`; write `# s2sad: checkpoint` "
+                f"or `# s2sad: checkpoint(states=N)` with N >= 1 states kept")
+        return int(found["states"] or 0)
+    return None
+
+
+def _comment_of(line: str) -> str:
+    """The comment ending a line of source ("" if none), found by Python's tokenizer."""
+    if "#" not in line:
+        return ""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline):
+            if token.type == tokenize.COMMENT:
+                return token.string
+    except (tokenize.TokenError, SyntaxError):  # a line that does not end a statement
+        return line[line.index("#"):].strip()
+    return ""
 
 
 def _source_key(src: SourceFunction) -> tuple[str, str, int]:

@@ -348,6 +348,68 @@ def _digamma(x):
     return result + math.log(x) - 0.5 / x - series
 
 
+def _checkpointed(step, step_vjp, indices, state, invariants, adjoint, wrt, states=0):
+    """The adjoint of ``for i in indices: state = step(i, *state, *invariants)``, run
+    backwards from the first state by recomputing, keeping at most ``states`` states at once
+    (binomial checkpointing, Griewank's revolve; 0 lets each iteration run at most three
+    times). ``step_vjp(i, *state, *invariants, *adjoint)`` is the adjoint of one iteration,
+    giving the entries ``wrt`` of ``(*state, *invariants)``; ``adjoint`` is that of the last
+    state. Returns those entries: of the first state, and of the invariants summed."""
+    n, k = len(indices), len(state)
+    if states < 1:
+        states = 2
+        while _binomial(states, 2) < n:
+            states += 1
+    adjoint = list(adjoint)
+    totals = {}
+    tasks = [(0, n, states, tuple(state))] if n else []  # iterations first..last-1, from
+    # the state before them, with `free` states allowed
+    while tasks:
+        first, last, free, start = tasks.pop()
+        while last - first > 1:  # keep `start`; go on from a later state, one state fewer
+            middle = last - 1 if free == 1 else first + _binomial_split(last - first, free)
+            later = start
+            for j in range(first, middle):
+                later = step(indices[j], *later, *invariants)
+                later = (later,) if k == 1 else later
+            tasks.append((first, middle, free, start))
+            first, free, start = middle, max(free - 1, 1), later
+        grads = step_vjp(indices[first], *start, *invariants, *adjoint)
+        for p, g in zip(wrt, (grads,) if len(wrt) == 1 else grads):
+            if p < k:
+                adjoint[p] = g
+            else:
+                totals[p] = totals[p] + g if p in totals else g
+    everything = (*state, *invariants)
+    return tuple(adjoint[p] if p < k else totals.get(p, _zeros_like(everything[p]))
+                 for p in wrt)
+
+
+def _binomial(states, repetitions):
+    """How many iterations ``states`` states can reverse, each run at most
+    ``repetitions`` more times: C(states + repetitions, states)."""
+    return math.comb(states + repetitions, states)
+
+
+def _binomial_split(m, states):
+    """How many of ``m`` iterations to leave behind a checkpoint so that reversing them all
+    with ``states`` states recomputes the fewest (Griewank 1992; ``states >= 2``)."""
+    r = 0
+    while _binomial(states, r) < m:
+        r += 1
+    if m <= _binomial_part(states, r - 1) + _binomial_part(states - 2, r - 1):
+        left = _binomial_part(states, r - 2)
+    elif m >= _binomial(states, r) - _binomial_part(states - 3, r):
+        left = _binomial_part(states, r - 1)
+    else:
+        left = m - _binomial_part(states - 1, r - 1) - _binomial_part(states - 2, r - 1)
+    return min(max(left, 1), m - 1)
+
+
+def _binomial_part(states, repetitions):
+    return _binomial(states, repetitions) if states >= 0 and repetitions >= 0 else 0
+
+
 # name -> (helpers it calls, modules it needs)
 DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_zeros_like": ((), ("np",)),
@@ -386,6 +448,10 @@ DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_digamma": ((), ("math",)),
     "_from_columns": ((), ("np",)),
     "_from_rows": ((), ("np",)),
+    "_checkpointed": (("_binomial_split", "_zeros_like"), ()),
+    "_binomial_split": (("_binomial", "_binomial_part"), ()),
+    "_binomial": ((), ("math",)),
+    "_binomial_part": (("_binomial",), ()),
 }
 
 

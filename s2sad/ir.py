@@ -154,6 +154,7 @@ class For:
     body: Region
     loc: Loc | None = field(default=None, compare=False)
     reverse: bool = False  # iterate ``reversed(range(start, stop, step))`` (adjoint loops)
+    checkpoint: int | None = None  # reverse mode recomputes it: states kept (0: default)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ class While:
     cond: Region
     body: Region
     loc: Loc | None = field(default=None, compare=False)
+    checkpoint: int | None = None  # as For's
 
 
 Stmt = Union[Op, Comment, If, For, While]
@@ -437,15 +439,22 @@ def _format_body(body: tuple[Stmt, ...], depth: int, lines: list[str], locs: boo
             carry = ", ".join(f"{c.name}={format_value(i)}" for c, i in zip(carried, stmt.inits))
             iterable = f"reversed(range({bounds}))" if stmt.reverse else f"range({bounds})"
             region(stmt.body, with_loc(_assign(
-                stmt.results, f"for {index.name} in {iterable} carry({carry}):"), stmt.loc))
+                stmt.results, f"for {index.name} in {iterable} carry({carry})"
+                f"{_checkpoint_text(stmt)}:"), stmt.loc))
         elif isinstance(stmt, While):
             carry = ", ".join(
                 f"{c.name}={format_value(i)}" for c, i in zip(stmt.cond.params, stmt.inits))
-            region(stmt.cond, with_loc(_assign(stmt.results, f"while carry({carry}):"),
-                                       stmt.loc))
+            region(stmt.cond, with_loc(_assign(
+                stmt.results, f"while carry({carry}){_checkpoint_text(stmt)}:"), stmt.loc))
             region(stmt.body, "do(" + ", ".join(p.name for p in stmt.body.params) + "):")
         else:  # pragma: no cover - the Stmt union is closed
             raise IRError(f"cannot print {stmt!r}")
+
+
+def _checkpoint_text(stmt: For | While) -> str:
+    if stmt.checkpoint is None:
+        return ""
+    return " checkpoint" + (f"({stmt.checkpoint})" if stmt.checkpoint else "")
 
 
 # ---------------------------------------------------------------------------------------
@@ -636,16 +645,18 @@ def _parse_body(reader: _Lines, depth: int) -> tuple[Stmt, ...]:
             body.append(If(results, cond, then, orelse, loc))
         elif rhs.startswith("for "):
             m = re.fullmatch(
-                rf"for ({_NAME}) in (reversed\()?range\((.*?)\)\)? carry\((.*)\):", rhs)
+                rf"for ({_NAME}) in (reversed\()?range\((.*?)\)\)? carry\((.*?)\)"
+                rf"{_CHECKPOINT}:", rhs)
             if not m:
                 raise IRError(f"bad for header: {line!r}")
             start, stop, step = (parse_value(s) for s in _split_commas(m.group(3)))
             carried, inits = _parse_carry(m.group(4))
             region = _parse_region(reader, depth, (Var(m.group(1)), *carried))
             body.append(For(results, start, stop, step, inits, region, loc,
-                            reverse=m.group(2) is not None))
+                            reverse=m.group(2) is not None,
+                            checkpoint=_parse_checkpoint(m.group(5), m.group(6))))
         elif rhs.startswith("while "):
-            m = re.fullmatch(r"while carry\((.*)\):", rhs)
+            m = re.fullmatch(rf"while carry\((.*?)\){_CHECKPOINT}:", rhs)
             if not m:
                 raise IRError(f"bad while header: {line!r}")
             carried, inits = _parse_carry(m.group(1))
@@ -654,10 +665,18 @@ def _parse_body(reader: _Lines, depth: int) -> tuple[Stmt, ...]:
             if not do:
                 raise IRError("while without do")
             params = tuple(Var(n.strip()) for n in do.group(1).split(",") if n.strip())
-            body.append(While(results, inits, cond, _parse_region(reader, depth, params), loc))
+            body.append(While(results, inits, cond, _parse_region(reader, depth, params), loc,
+                              _parse_checkpoint(m.group(2), m.group(3))))
         else:
             body.append(parse_op(line, loc))
     return tuple(body)
+
+
+_CHECKPOINT = r"( checkpoint(?:\((\d+)\))?)?"
+
+
+def _parse_checkpoint(marked: str | None, states: str | None) -> int | None:
+    return None if marked is None else int(states or 0)
 
 
 def _parse_comment(text: str) -> Comment:

@@ -64,6 +64,7 @@ class Origin:
     wrt_option: tuple[str, ...] | None  # --wrt as given (None: the default)
     wrt_names: tuple[str, ...]  # the parameters differentiated, resolved
     mode: str | None = None  # --mode, for a Jacobian
+    checkpoint: str | None = None  # --checkpoint, for reverse mode
 
     @property
     def function(self) -> str:
@@ -76,6 +77,8 @@ class Origin:
             argv += ["--wrt", ",".join(self.wrt_option)]
         if self.mode is not None:
             argv += ["--mode", self.mode]
+        if self.checkpoint is not None:
+            argv += ["--checkpoint", self.checkpoint]
         return argv
 
 

@@ -179,6 +179,8 @@ class Prim(enum.Enum):
     SUM = "sum"  # sum(xs) of a list
     # a call to a user function, or to a derivative s2sad generated for one
     CALL = "call"  # r1, r2 = call a b fn='g'
+    # the adjoint of a checkpointed loop, recomputing its iterations (s2sad/helpers.py)
+    CHECKPOINTED = "checkpointed"
     # containers and indexing
     LIST = "list"  # [a, b, c]
     TUPLE = "tuple"  # (a, b, c)
@@ -390,6 +392,11 @@ SPEC.update({
     P.LEN: PrimSpec(builtins.len, (1, 1), call="len", active=False, scalar=True),
     P.SUM: PrimSpec(builtins.sum, (1, 1), call="sum"),
     P.CALL: PrimSpec(None, (0, 1 << 20), n_results=(1, 1 << 20), keywords=(("fn", ""),)),
+    # operands: start stop step, the first state, the invariants, the last state's adjoint
+    P.CHECKPOINTED: PrimSpec(None, (3, 1 << 20), call="_checkpointed", n_results=(1, 1 << 20),
+                             diff=(), keywords=(("step", ""), ("vjp", ""), ("carried", 0),
+                                                ("wrt", ()), ("states", 0),
+                                                ("reverse", False))),
     P.LIST: PrimSpec(lambda *xs: list(xs), (0, 1 << 20)),
     P.TUPLE: PrimSpec(lambda *xs: tuple(xs), (0, 1 << 20)),
     # indexing: the index's parts follow as operands; the ``index`` parameter says how they

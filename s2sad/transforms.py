@@ -26,6 +26,7 @@ from .ir import (
     substitute_function,
     verify,
 )
+from .passes import checkpoint as checkpoint_pass
 from .passes import cleanup, forward, reverse
 from .primitives import Prim
 
@@ -42,13 +43,15 @@ class Derivative:
 
 
 def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = None,
-           mode: str = "auto", trace: Trace | None = None) -> Derivative:
+           mode: str = "auto", trace: Trace | None = None,
+           checkpoint: object = None) -> Derivative:
     """``check``: verify the IR after every step (default: when ``S2SAD_CHECK=1``).
 
     ``mode`` chooses how a Jacobian is built: by columns (forward), by rows (reverse), or
     whichever needs fewer passes for the sizes at hand (auto). ``trace(step, fn)``, if
     given, sees the IR after each step: ``frontend``, ``cleanup``, ``forward``,
-    ``reverse``.
+    ``reverse``. ``checkpoint`` chooses the loops reverse mode recomputes instead of
+    taping (``passes.checkpoint``); second derivatives tape every loop.
     """
     if check is None:
         check = os.environ.get("S2SAD_CHECK") == "1"
@@ -59,8 +62,10 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     _checked(primal, "cleanup of the primal", check)
     _trace(trace, "cleanup", primal)
     positions, as_tuple = resolve_wrt(lowered, wrt)
+    second_order = kind in ("hvp", "hessian")  # forward mode over `_checkpointed`: no rule
+    primal = checkpoint_pass.run(primal, False if second_order else checkpoint)
     calls = Calls(lowered.callees, lambda fn: _checked(fn, "a callee's derivative", check),
-                  {f"{k}_{primal.name}" for k in KINDS})
+                  {f"{k}_{primal.name}" for k in KINDS}, checkpoints=not second_order)
     if lowered.rules:  # the user's rules: differentiate a call to the function instead
         calls.callees[primal.name] = lowered
         primal = _calling(primal)

@@ -75,19 +75,20 @@ from ..ir import (
     values_used,
 )
 from ..primitives import Prim
-from ..rules import ADJOINT, MULTI_ADJOINT, Builder
+from ..rules import ADJOINT, MULTI_ADJOINT, Builder, _params
 from . import activity, dce, shapes
 
 ZERO = Const(0.0)
 
 
 def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
-        wrt_is_tuple: bool = True, calls=None) -> Function:
+        wrt_is_tuple: bool = True, calls=None, scalars: tuple[Var, ...] = ()) -> Function:
     """``cotangent``: seed with a parameter (vjp) instead of 1.0 (grad); a function that
     returns several values takes one cotangent per value.
 
     ``wrt_is_tuple``: return the gradients as a tuple, or the single gradient alone.
     ``calls``: the derivatives of user functions called (``calls.Calls``).
+    ``scalars``: values known to be numbers (a checkpointed loop's, known to its caller).
     """
     wrt_vars = tuple(fn.params[i].var for i in wrt)
     out = fn.out
@@ -97,7 +98,8 @@ def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
                                    "flat tuple of values")
     out_name = out.base if isinstance(out, Var) and not out.is_temp else fn.name
     scalar_out = (out,) if isinstance(out, Var) and not cotangent else ()
-    sweep = _Reverse(fn, wrt_vars, out_name, shapes.analyze(fn, scalar_out), calls)
+    sweep = _Reverse(fn, wrt_vars, out_name, shapes.analyze(fn, (*scalar_out, *scalars)),
+                     calls)
     if len(outs) == 1:
         seeds = (sweep.names.fresh(naming.ratio(out_name, out_name)),)
     else:  # one cotangent per output, named after it (or after its position)
@@ -156,6 +158,7 @@ class _Reverse:
         self.shapes = shape_facts
         self.adjoint_tapes: dict[Var, Var] = {}  # a tape of the code -> its adjoints' tape
         self.names = Names.of(fn)
+        self.fn_name = fn.name
         self.out_name = out_name
         self.tape: Var | None = None
 
@@ -492,6 +495,8 @@ class _Reverse:
                  if stmt.results[k] in scope.adjoint
                  else self.zero_of(params[k], build, indexed, like=stmt.results[k])
                  for k in active]
+        if stmt.checkpoint is not None and self.calls is not None:
+            return self.checkpointed(stmt, scope, build, dict(zip(active, grads)))
         line = f" at line {stmt.loc.lineno}" if stmt.loc else ""
         build.comment(f"adjoint of the loop{line}")
         if isinstance(stmt, While):  # count the trips, to run the adjoint as often
@@ -534,6 +539,48 @@ class _Reverse:
                 scope.named[v] = r
         primal_region = Region(stmt.body.params, tuple(primal_body), stmt.body.yields)
         return dataclasses.replace(stmt, body=primal_region)
+
+    def checkpointed(self, stmt: For | While, scope: _Scope, build: Builder,
+                     grads: dict[int, Value]) -> For | While:
+        """A loop that stores nothing: its body becomes a function ``step`` (and its
+        adjoint ``vjp_step``), and its adjoint runs the iterations again from the first
+        state, keeping a few states at a time (``_checkpointed``: binomial checkpointing)."""
+        first = 1 if isinstance(stmt, For) else 0
+        carried = stmt.body.params[first:]
+        inside = _defined_inside(stmt.body)
+        invariants = [v for v in dict.fromkeys(region_uses(stmt.body))
+                      if isinstance(v, Var) and v not in inside]
+        index = stmt.body.params[0] if first else self.names.fresh("_")
+        yields = stmt.body.yields
+        line = stmt.loc.lineno if stmt.loc else 0
+        step = Function(f"{self.fn_name}_loop{line}",
+                        tuple(Param(v) for v in (index, *carried, *invariants)),
+                        stmt.body.body, yields[0] if len(yields) == 1 else tuple(yields),
+                        (), stmt.loc)
+        wrt = tuple(k for k, v in enumerate((*carried, *invariants))
+                    if k in grads or (k >= len(carried) and self.facts.active(v)))
+        scalars = tuple(v for v in (*carried, *invariants, *yields)
+                        if isinstance(v, Var) and self.shapes.scalar(v))
+        step_name, vjp_name = self.calls.loop_step(step, tuple(k + 1 for k in wrt), scalars)
+        inits = stmt.inits
+        if isinstance(stmt, While):  # count the trips: the adjoint runs as many
+            stmt, trips = self.counted(stmt)
+            bounds, reverse = (Const(0), trips, Const(1)), False
+        else:
+            bounds, reverse = (stmt.start, stmt.stop, stmt.step), stmt.reverse
+        adjoint = tuple(grads.get(k, ZERO) for k in range(len(carried)))
+        build.comment(f"adjoint of the loop at line {line}, run again from checkpoints")
+        results = tuple(self.fresh_adjoint(inits[k]) if k < len(carried) and isinstance(
+            inits[k], Var) else self.names.temp() for k in wrt)
+        params = {"step": step_name, "vjp": vjp_name, "carried": len(carried), "wrt": wrt,
+                  "states": stmt.checkpoint, "reverse": reverse}
+        build.stmts.append(Op(results, Prim.CHECKPOINTED,
+                              (*bounds, *inits, *invariants, *adjoint),
+                              _params(Prim.CHECKPOINTED, params), stmt.loc))
+        for k, r in zip(wrt, results):
+            self.accumulate(inits[k] if k < len(carried) else invariants[k - len(carried)],
+                            r, scope, build)
+        return stmt
 
     def counted(self, stmt: While) -> tuple[While, Var]:
         """The loop with a trip counter carried along, and the counter's final value."""
