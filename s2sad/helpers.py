@@ -348,33 +348,40 @@ def _digamma(x):
     return result + math.log(x) - 0.5 / x - series
 
 
-def _checkpointed(step, step_vjp, indices, state, invariants, adjoint, wrt, states=0):
-    """The adjoint of ``for i in indices: state = step(i, *state, *invariants)``, run
-    backwards from the first state by recomputing, keeping at most ``states`` states at once
-    (binomial checkpointing, Griewank's revolve; 0 lets each iteration run at most three
-    times). ``step_vjp(i, *state, *invariants, *adjoint)`` is the adjoint of one iteration,
-    giving the entries ``wrt`` of ``(*state, *invariants)``; ``adjoint`` is that of the last
-    state. Returns those entries: of the first state, and of the invariants summed."""
+def _checkpointed(segment, segment_vjp, indices, state, invariants, adjoint, wrt, states=0):
+    """The adjoint of ``for i in indices: state = step(i, *state, *invariants)`` that
+    runs the iterations again instead of taping them all: in segments of about sqrt(n)
+    iterations, ``segment(start, stop, step, *state, *invariants)`` running
+    ``indices[a:b]``; one segment at a time is reversed by ``segment_vjp(start, stop, step,
+    *state, *invariants, *adjoint)``, which tapes it. At most ``states`` states at the start
+    of segments are kept at once, on Griewank's binomial schedule (0: each segment runs at
+    most three times). ``adjoint`` is that of the last state; the entries ``wrt`` of
+    ``(*state, *invariants)`` are returned: of the first state, and of the invariants
+    summed over the iterations."""
     n, k = len(indices), len(state)
+    length = math.isqrt(n - 1) + 1 if n else 1
+    count = -(-n // length)  # segments
     if states < 1:
         states = 2
-        while _binomial(states, 2) < n:
+        while _binomial(states, 2) < count:
             states += 1
     adjoint = list(adjoint)
     totals = {}
-    tasks = [(0, n, states, tuple(state))] if n else []  # iterations first..last-1, from
-    # the state before them, with `free` states allowed
+    # tasks: reverse segments first..last-1 from the state before them, keeping `free` states
+    tasks = [(0, count, states, tuple(state))] if count else []
     while tasks:
         first, last, free, start = tasks.pop()
         while last - first > 1:  # keep `start`; go on from a later state, one state fewer
             middle = last - 1 if free == 1 else first + _binomial_split(last - first, free)
             later = start
             for j in range(first, middle):
-                later = step(indices[j], *later, *invariants)
+                part = indices[j * length:(j + 1) * length]
+                later = segment(part.start, part.stop, part.step, *later, *invariants)
                 later = (later,) if k == 1 else later
             tasks.append((first, middle, free, start))
             first, free, start = middle, max(free - 1, 1), later
-        grads = step_vjp(indices[first], *start, *invariants, *adjoint)
+        part = indices[first * length:(first + 1) * length]
+        grads = segment_vjp(part.start, part.stop, part.step, *start, *invariants, *adjoint)
         for p, g in zip(wrt, (grads,) if len(wrt) == 1 else grads):
             if p < k:
                 adjoint[p] = g
@@ -448,7 +455,7 @@ DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_digamma": ((), ("math",)),
     "_from_columns": ((), ("np",)),
     "_from_rows": ((), ("np",)),
-    "_checkpointed": (("_binomial_split", "_zeros_like"), ()),
+    "_checkpointed": (("_binomial_split", "_zeros_like"), ("math",)),
     "_binomial_split": (("_binomial", "_binomial_part"), ()),
     "_binomial": ((), ("math",)),
     "_binomial_part": (("_binomial",), ()),

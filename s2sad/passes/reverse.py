@@ -542,26 +542,34 @@ class _Reverse:
 
     def checkpointed(self, stmt: For | While, scope: _Scope, build: Builder,
                      grads: dict[int, Value]) -> For | While:
-        """A loop that stores nothing: its body becomes a function ``step`` (and its
-        adjoint ``vjp_step``), and its adjoint runs the iterations again from the first
-        state, keeping a few states at a time (``_checkpointed``: binomial checkpointing)."""
+        """A loop that stores nothing. It becomes a function running some of its iterations,
+        ``segment(start, stop, step, *carried, *invariants) -> carried``, with an adjoint
+        ``vjp_segment`` (which tapes those iterations only); the loop's adjoint runs the
+        iterations again from the first state, a segment at a time, keeping a few states
+        (``_checkpointed``: binomial checkpointing)."""
         first = 1 if isinstance(stmt, For) else 0
         carried = stmt.body.params[first:]
         inside = _defined_inside(stmt.body)
         invariants = [v for v in dict.fromkeys(region_uses(stmt.body))
                       if isinstance(v, Var) and v not in inside]
         index = stmt.body.params[0] if first else self.names.fresh("_")
-        yields = stmt.body.yields
+        bounds = tuple(self.names.fresh(name) for name in ("start", "stop", "step"))
+        fresh = [self.names.temp() if v.is_temp else self.names.fresh(v.base)
+                 for v in (*carried, *carried)]
+        entry, leave = tuple(fresh[:len(carried)]), tuple(fresh[len(carried):])
         line = stmt.loc.lineno if stmt.loc else 0
-        step = Function(f"{self.fn_name}_loop{line}",
-                        tuple(Param(v) for v in (index, *carried, *invariants)),
-                        stmt.body.body, yields[0] if len(yields) == 1 else tuple(yields),
-                        (), stmt.loc)
+        loop = For(leave, *bounds, entry, Region((index, *carried), stmt.body.body,
+                                                 stmt.body.yields), stmt.loc)
+        segment = Function(f"{self.fn_name}_loop{line}",
+                           tuple(Param(v) for v in (*bounds, *entry, *invariants)), (loop,),
+                           leave[0] if len(leave) == 1 else leave, (), stmt.loc)
         wrt = tuple(k for k, v in enumerate((*carried, *invariants))
                     if k in grads or (k >= len(carried) and self.facts.active(v)))
-        scalars = tuple(v for v in (*carried, *invariants, *yields)
-                        if isinstance(v, Var) and self.shapes.scalar(v))
-        step_name, vjp_name = self.calls.loop_step(step, tuple(k + 1 for k in wrt), scalars)
+        numbers = {v for v in (*carried, *invariants) if self.shapes.scalar(v)}
+        scalars = (*bounds, *(v for v, c in zip((*entry, *leave), carried * 2) if c in numbers),
+                   *(v for v in invariants if v in numbers))
+        step_name, vjp_name = self.calls.loop_step(
+            segment, tuple(k + len(bounds) for k in wrt), scalars)
         inits = stmt.inits
         if isinstance(stmt, While):  # count the trips: the adjoint runs as many
             stmt, trips = self.counted(stmt)
