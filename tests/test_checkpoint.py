@@ -281,7 +281,7 @@ def test_peak_memory_is_a_small_part_of_the_tape():
     args = (0.5, 0.5, 20_000)
     taped = s2sad.grad(C.scalar_loop_plain, wrt=(0, 1))
     checkpointed = s2sad.grad(C.scalar_loop_plain, wrt=(0, 1), checkpoint=True)
-    assert checkpointed(*args) == taped(*args)
+    assert checkpointed(*args) == pytest.approx(taped(*args), rel=1e-12)
     assert _peak(checkpointed, args) * 30 < _peak(taped, args)
 
 

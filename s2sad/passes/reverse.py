@@ -29,6 +29,13 @@ iteration are overwritten by the next, so:
   iterations backwards (``reversed(range(...))``; a ``while`` loop counts its trips and the
   adjoint runs that many). Pops mirror pushes exactly.
 
+A loop marked ``checkpoint`` (``passes/checkpoint.py``) is not taped at all: its body
+becomes a function running a segment of its iterations and a function reversing one
+segment (the scheme above, inside it), and its adjoint is one call of ``_checkpointed``,
+which runs segments again from stored states on a binomial schedule (``helpers.py``). Its
+first state and the values its body reads from outside are what that call reads, so a
+checkpointed loop inside a taped loop puts just those on the outer tape.
+
 A branch decision needs no tape of its own: the adjoint ``if`` tests the primal condition,
 which is a value like any other (taped when inside a loop). Values computed inside a branch
 that its adjoint reads leave the ``if`` as extra results (``None`` from the other branch).
@@ -495,7 +502,8 @@ class _Reverse:
                  if stmt.results[k] in scope.adjoint
                  else self.zero_of(params[k], build, indexed, like=stmt.results[k])
                  for k in active]
-        if stmt.checkpoint is not None and self.calls is not None:
+        if stmt.checkpoint is not None and self.calls is not None \
+                and not _effects(stmt.body.body):  # a body using a tape stays inline
             return self.checkpointed(stmt, scope, build, dict(zip(active, grads)))
         line = f" at line {stmt.loc.lineno}" if stmt.loc else ""
         build.comment(f"adjoint of the loop{line}")
@@ -674,6 +682,16 @@ def _indexed(body: tuple[Stmt, ...]) -> set[Var]:
         for region in regions_of(stmt):
             found |= _indexed(region.body)
     return found
+
+
+def _effects(stmts: tuple[Stmt, ...]) -> bool:
+    """Does the code push, pop or make a tape (code s2sad generated, differentiated again)?"""
+    for stmt in stmts:
+        if isinstance(stmt, Op) and stmt.effect:
+            return True
+        if any(_effects(r.body) for r in regions_of(stmt)):
+            return True
+    return False
 
 
 def _pushes(stmts: list[Stmt]) -> bool:
