@@ -34,6 +34,10 @@ def _derived(f: Callable, kind: str, wrt: object, mode: str = "auto") -> Callabl
     A thread that asks again for a key it is compiling itself (a compilation reentering
     the API) compiles it again rather than wait for itself."""
     key = (kind, tuple(wrt) if isinstance(wrt, list) else wrt, mode)
+    try:
+        hash(key)
+    except TypeError:  # a `wrt` no derivative is cached for: derive says what is wrong
+        return _compile(f, kind, wrt, mode, None)
     while True:
         with _lock:
             per_function = _cache.get(f)
@@ -66,7 +70,7 @@ class _Compiling:
         self.done = threading.Event()
 
 
-def _compile(f: Callable, kind: str, wrt: object, mode: str, key: tuple) -> Callable:
+def _compile(f: Callable, kind: str, wrt: object, mode: str, key: tuple | None) -> Callable:
     try:
         lowered = frontend.lower(frontend.from_function(f))
         derivative = transforms.derive(lowered, kind, wrt, mode=mode)
@@ -77,6 +81,8 @@ def _compile(f: Callable, kind: str, wrt: object, mode: str, key: tuple) -> Call
     compiled = emit.compile_generated(derivative.generated)
     with _lock:
         _sources[compiled.__code__.co_filename] = derivative.generated.source
+        if key is None:
+            return compiled
         _cache.setdefault(f, {})
         return _cache[f].setdefault(key, compiled)
 

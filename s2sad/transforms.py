@@ -26,13 +26,16 @@ from .ir import (
     substitute_function,
     verify,
 )
-from .passes import cleanup, forward, reverse
+from .passes import cleanup, forward, reverse, shapes
 from .primitives import Prim
 
 KINDS = ("grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "hessian")
 MODES = ("forward", "reverse", "auto")
 _NON_DIFFERENTIABLE = ("int", "bool", "str")
 Trace = Callable[[str, Function], None]  # (step, IR after it): --print-ir-after
+
+
+_SCALAR_KINDS = ("grad", "value_and_grad", "hvp", "hessian")  # of a function of one number
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     _checked(primal, "cleanup of the primal", check)
     _trace(trace, "cleanup", primal)
     positions, as_tuple = resolve_wrt(lowered, wrt)
+    if kind in _SCALAR_KINDS:
+        _check_number_out(lowered.fn, kind)
     calls = Calls(lowered.callees, lambda fn: _checked(fn, "a callee's derivative", check),
                   {f"{k}_{primal.name}" for k in KINDS})
     if lowered.rules:  # the user's rules: differentiate a call to the function instead
@@ -97,6 +102,35 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     _checked(fn, "cleanup", check)
     _trace(trace, "cleanup", fn)
     return Derivative(fn, _emit([fn], lowered, calls))
+
+
+def _check_number_out(fn: Function, kind: str) -> None:
+    """A gradient is of a number: refuse, at its ``return``, a function that returns
+    ``None``, a string, a list or a tuple held in a variable (a returned tuple expression
+    is refused where the kind is built)."""
+    if not isinstance(fn.out, (Var, Const)):
+        return
+    defining = {r: op for op in fn.body if isinstance(op, Op) for r in op.results}
+    value, loc = fn.out, fn.loc
+    while isinstance(value, Var) and value in defining:
+        op = defining[value]
+        loc = op.loc or loc
+        if op.prim is not Prim.COPY:
+            break
+        value = op.args[0]
+    what = None
+    if isinstance(value, Const) and not isinstance(value.value, (bool, int, float)):
+        what = "None" if value.value is None else f"a {type(value.value).__name__}"
+    elif isinstance(value, Var) and value in defining \
+            and defining[value].prim in (Prim.LIST, Prim.APPEND, Prim.TUPLE):
+        what = "a tuple" if defining[value].prim is Prim.TUPLE else "a list"
+    elif isinstance(value, Var) and shapes.analyze(fn).is_list(value):
+        what = "a list or a tuple"
+    if what is not None:
+        raise errors.UnsupportedSyntax.at(
+            loc, f"`{fn.name}` returns {what}, not a number; {kind} differentiates a "
+            "function whose value is a number (reduce the result to one, such as "
+            "`np.sum(...)`, or use jvp or vjp)")
 
 
 def _calling(fn: Function) -> Function:
