@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from . import naming
 from .errors import UnsupportedSyntax
-from .ir import Const, Function, Names, Op, Param, Var
+from .ir import Const, Function, Names, Op, Param, Var, all_names
 from .primitives import Prim
 
 
@@ -33,7 +33,8 @@ class Calls:
 
         if name not in self.callees:  # a derivative generated here (hvp: jvp of vjp_g)
             return self.functions[name]
-        fn = cleanup(self.callees[name].fn)
+        fn = self.callees[name].fn
+        fn = cleanup(fn, primal=all_names(fn))
         # inside the module every argument is passed by position
         return fn.replace(params=tuple(Param(p.var) for p in fn.params))
 
@@ -83,7 +84,7 @@ class Calls:
             outs = outs if isinstance(outs, tuple) else (outs,)
             tangents = tangents if isinstance(tangents, tuple) else (tangents,)
             fn = fn.replace(name=generated, out=(*outs, *tangents))
-            self.functions[generated] = self._checked(cleanup(fn))
+            self.functions[generated] = self._checked(cleanup(fn, primal=all_names(primal)))
             self.making.discard(generated)
         return generated
 
@@ -105,7 +106,7 @@ class Calls:
             gradients = fn.out[1]
             fn = fn.replace(name=generated, out=gradients if len(wrt) > 1 else gradients[0],
                             keep=())
-            self.functions[generated] = self._checked(cleanup(fn))
+            self.functions[generated] = self._checked(cleanup(fn, primal=all_names(primal)))
             self.making.discard(generated)
         return generated
 

@@ -23,6 +23,7 @@ from .ir import (
     Op,
     Param,
     Var,
+    all_names,
     substitute_function,
     verify,
 )
@@ -58,7 +59,8 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     primal = lowered.fn
     _checked(primal, "the frontend", check)
     _trace(trace, "frontend", primal)
-    primal = cleanup(primal)  # differentiate the simplified primal: no blocks for folded ops
+    # differentiate the simplified primal: no blocks for folded ops
+    primal = cleanup(primal, primal=all_names(primal))
     _checked(primal, "cleanup of the primal", check)
     _trace(trace, "cleanup", primal)
     positions, as_tuple = resolve_wrt(lowered, wrt)
@@ -98,7 +100,7 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     # a gradient's primal output is a number: what the shape analysis may start from
     scalars = (primal.out,) if kind in ("grad", "value_and_grad") \
         and isinstance(primal.out, Var) else ()
-    fn = cleanup(fn, scalars)
+    fn = cleanup(fn, scalars, primal=all_names(primal))
     _checked(fn, "cleanup", check)
     _trace(trace, "cleanup", fn)
     return Derivative(fn, _emit([fn], lowered, calls))
@@ -188,12 +190,13 @@ def _jacobian(lowered: Lowered, primal: Function, positions: tuple[int, ...], as
     if mode in ("forward", "auto"):
         jvp_fn = forward.run(primal, positions, calls=calls).replace(name=f"jvp_{name}")
         _trace(trace, "forward", jvp_fn)
-        fns.append(cleanup(jvp_fn))
+        fns.append(cleanup(jvp_fn, primal=all_names(primal)))
     if mode in ("reverse", "auto"):
         vjp_fn = reverse.run(primal, positions, cotangent=True, wrt_is_tuple=True,
                              calls=calls)
         _trace(trace, "reverse", vjp_fn.replace(name=f"vjp_{name}"))
-        fns.append(cleanup(vjp_fn.replace(name=f"vjp_{name}", out=vjp_fn.out[1])))
+        fns.append(cleanup(vjp_fn.replace(name=f"vjp_{name}", out=vjp_fn.out[1]),
+                           primal=all_names(primal)))
     for fn in fns:
         _checked(fn, "jacobian", check)
         if fn is not primal:
@@ -261,7 +264,8 @@ def _hvp(primal: Function, positions: tuple[int, ...], as_tuple: bool, check: bo
     grad = reverse.run(primal, positions, wrt_is_tuple=as_tuple, calls=calls)
     _trace(trace, "reverse", grad.replace(name=f"grad_{primal.name}"))
     scalars = (primal.out,) if isinstance(primal.out, Var) else ()
-    grad = cleanup(grad.replace(out=grad.out[1], name=f"grad_{primal.name}"), scalars)
+    grad = cleanup(grad.replace(out=grad.out[1], name=f"grad_{primal.name}"), scalars,
+                   primal=all_names(primal))
     _checked(grad, "grad", check)
     _trace(trace, "cleanup", grad)
     hvp = forward.run(grad, positions, calls=calls)
@@ -280,7 +284,7 @@ def _hvp(primal: Function, positions: tuple[int, ...], as_tuple: bool, check: bo
     hvp = hvp.replace(params=tuple(Param(mapping.get(p.var, p.var), p.default, p.kwonly)
                                    for p in hvp.params),
                       out=hvp.out[1], name=f"hvp_{primal.name}")
-    hvp = cleanup(hvp)
+    hvp = cleanup(hvp, primal=all_names(primal))
     _checked(hvp, "cleanup", check)
     _trace(trace, "cleanup", hvp)
     return hvp
