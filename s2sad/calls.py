@@ -23,7 +23,10 @@ from .primitives import Prim
 class Calls:
     def __init__(self, callees: dict, check=None, taken: set[str] | None = None) -> None:
         self.callees = callees  # name -> frontend.Lowered
-        self.taken = set(taken or ())  # names the caller's own functions use
+        # module-level names in use: the user's code's, the derivatives being made, and
+        # the functions generated here so far
+        self.taken = set(taken or ())
+        self.names: dict[tuple, str] = {}  # (kind, callee, wrt) -> its generated name
         self.functions: dict[str, Function] = {}  # generated name -> its IR
         self.check = check
         self.making: set[str] = set()
@@ -62,12 +65,16 @@ class Calls:
         walk(fn.body)
 
     def _name(self, kind: str, name: str, wrt: tuple[int, ...]) -> str:
-        fn = self._primal_ir(name)
-        generated = f"{kind}_{name}" if len(wrt) == len(fn.params) else \
-            f"{kind}_{name}_wrt_" + "_".join(fn.params[k].var.base for k in wrt)
-        while generated in self.taken:  # the derivative being made has that name
-            generated += "_inner"
-        return generated
+        """``jvp_g`` (``jvp_g_wrt_a`` for some arguments), with a suffix where the user's
+        code, a derivative being made or another generated function has that name."""
+        key = (kind, name, wrt)
+        if key not in self.names:
+            fn = self._primal_ir(name)
+            wanted = f"{kind}_{name}" if len(wrt) == len(fn.params) else \
+                f"{kind}_{name}_wrt_" + "_".join(fn.params[k].var.base for k in wrt)
+            self.names[key] = naming.unused(wanted, self.taken)
+            self.taken.add(self.names[key])
+        return self.names[key]
 
     def jvp(self, name: str, wrt: tuple[int, ...]) -> str:
         """``jvp_g(*args, *tangents of wrt) -> (*results, *their tangents)``."""

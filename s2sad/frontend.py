@@ -1251,11 +1251,11 @@ _METHODS = {
 
 
 def _generated_helper(callee: object) -> Prim | None:
-    """The primitive an s2sad-generated helper (``_zeros_like``, ...) stands for, if any."""
-    code = getattr(callee, "__code__", None)
-    if code is not None and code.co_filename.startswith("<s2sad "):
-        return _HELPER_PRIMS.get(callee.__name__)
-    return None
+    """The primitive an s2sad-generated helper (``_zeros_like``, ...) stands for, if any:
+    ``emit.compile_generated`` marks them (a user's function copied into a derivative may
+    have a helper's name, and a helper may have another)."""
+    helper = getattr(callee, "__s2sad_helper__", None)
+    return _HELPER_PRIMS.get(helper) if isinstance(helper, str) else None
 
 
 _HELPER_PRIMS = {p.spec.call: p for p in Prim if p.spec.call and p.spec.call.startswith("_")}
