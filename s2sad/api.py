@@ -23,16 +23,58 @@ from .ir import format_function
 _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.RLock()
 _sources: dict[str, str] = {}  # generated filename -> source, for `source`
+_compiling: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # f -> key -> _Compiling
 
 
 def _derived(f: Callable, kind: str, wrt: object, mode: str = "auto",
              checkpoint: object = None) -> Callable:
-    key = (kind, tuple(wrt) if isinstance(wrt, list) else wrt, mode,
-           tuple(sorted(checkpoint.items())) if isinstance(checkpoint, dict) else checkpoint)
-    with _lock:
-        per_function = _cache.get(f)
-        if per_function is not None and key in per_function:
-            return per_function[key]
+    """The cached derivative of ``f``, compiled once per (kind, wrt, mode, checkpoint).
+
+    Threads that miss the cache at once wait for the first one's compilation (a per-key
+    ``_Compiling``; no lock is held while compiling, so compiles of other keys proceed).
+    A thread that asks again for a key it is compiling itself (a compilation reentering
+    the API) compiles it again rather than wait for itself."""
+    try:
+        key = (kind, tuple(wrt) if isinstance(wrt, list) else wrt, mode,
+               tuple(sorted(checkpoint.items())) if isinstance(checkpoint, dict)
+               else checkpoint)
+        hash(key)
+    except TypeError:  # options no derivative is cached for: derive says what is wrong
+        return _compile(f, kind, wrt, mode, None, checkpoint)
+    while True:
+        with _lock:
+            per_function = _cache.get(f)
+            if per_function is not None and key in per_function:
+                return per_function[key]
+            compiling = _compiling.setdefault(f, {})
+            pending = compiling.get(key)
+            mine = pending is None
+            if mine:
+                pending = compiling[key] = _Compiling(threading.get_ident())
+        if mine:
+            try:
+                return _compile(f, kind, wrt, mode, key, checkpoint)
+            finally:
+                with _lock:
+                    compiling = _compiling.get(f, {})
+                    if compiling.get(key) is pending:
+                        del compiling[key]
+                pending.done.set()
+        if pending.owner == threading.get_ident():  # reentrant: do not wait for ourselves
+            return _compile(f, kind, wrt, mode, key, checkpoint)
+        pending.done.wait()  # then look again: cached, or failed (each caller sees why)
+
+
+class _Compiling:
+    """A derivative being compiled by thread ``owner``; ``done`` is set when it ends."""
+
+    def __init__(self, owner: int) -> None:
+        self.owner = owner
+        self.done = threading.Event()
+
+
+def _compile(f: Callable, kind: str, wrt: object, mode: str, key: tuple | None,
+             checkpoint: object = None) -> Callable:
     try:
         lowered = frontend.lower(frontend.from_function(f))
         derivative = transforms.derive(lowered, kind, wrt, mode=mode, checkpoint=checkpoint)
@@ -43,6 +85,8 @@ def _derived(f: Callable, kind: str, wrt: object, mode: str = "auto",
     compiled = emit.compile_generated(derivative.generated)
     with _lock:
         _sources[compiled.__code__.co_filename] = derivative.generated.source
+        if key is None:
+            return compiled
         _cache.setdefault(f, {})
         return _cache[f].setdefault(key, compiled)
 

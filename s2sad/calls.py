@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from . import naming
 from .errors import UnsupportedSyntax
-from .ir import Const, Function, Names, Op, Param, Var
+from .ir import Const, Function, Names, Op, Param, Var, all_names
 from .primitives import Prim
 
 
@@ -25,7 +25,10 @@ class Calls:
                  checkpoints: bool = True) -> None:
         self.callees = callees  # name -> frontend.Lowered
         self.checkpoints = checkpoints  # False: tape every loop (for second derivatives)
-        self.taken = set(taken or ())  # names the caller's own functions use
+        # module-level names in use: the user's code's, the derivatives being made, and
+        # the functions generated here so far
+        self.taken = set(taken or ())
+        self.names: dict[tuple, str] = {}  # (kind, callee, wrt) -> its generated name
         self.functions: dict[str, Function] = {}  # generated name -> its IR
         self.check = check
         self.making: set[str] = set()
@@ -35,7 +38,8 @@ class Calls:
 
         if name not in self.callees:  # a derivative generated here (hvp: jvp of vjp_g)
             return self.functions[name]
-        fn = cleanup(self.callees[name].fn)
+        fn = self.callees[name].fn
+        fn = cleanup(fn, primal=all_names(fn))
         if not self.checkpoints:
             fn = checkpoint.run(fn, False)
         # inside the module every argument is passed by position
@@ -65,12 +69,16 @@ class Calls:
         walk(fn.body)
 
     def _name(self, kind: str, name: str, wrt: tuple[int, ...]) -> str:
-        fn = self._primal_ir(name)
-        generated = f"{kind}_{name}" if len(wrt) == len(fn.params) else \
-            f"{kind}_{name}_wrt_" + "_".join(fn.params[k].var.base for k in wrt)
-        while generated in self.taken:  # the derivative being made has that name
-            generated += "_inner"
-        return generated
+        """``jvp_g`` (``jvp_g_wrt_a`` for some arguments), with a suffix where the user's
+        code, a derivative being made or another generated function has that name."""
+        key = (kind, name, wrt)
+        if key not in self.names:
+            fn = self._primal_ir(name)
+            wanted = f"{kind}_{name}" if len(wrt) == len(fn.params) else \
+                f"{kind}_{name}_wrt_" + "_".join(fn.params[k].var.base for k in wrt)
+            self.names[key] = naming.unused(wanted, self.taken)
+            self.taken.add(self.names[key])
+        return self.names[key]
 
     def jvp(self, name: str, wrt: tuple[int, ...]) -> str:
         """``jvp_g(*args, *tangents of wrt) -> (*results, *their tangents)``."""
@@ -87,7 +95,7 @@ class Calls:
             outs = outs if isinstance(outs, tuple) else (outs,)
             tangents = tangents if isinstance(tangents, tuple) else (tangents,)
             fn = fn.replace(name=generated, out=(*outs, *tangents))
-            self.functions[generated] = self._checked(cleanup(fn))
+            self.functions[generated] = self._checked(cleanup(fn, primal=all_names(primal)))
             self.making.discard(generated)
         return generated
 
@@ -113,21 +121,23 @@ class Calls:
             gradients = fn.out[1]
             fn = fn.replace(name=generated, out=gradients if len(wrt) > 1 else gradients[0],
                             keep=())
-            self.functions[generated] = self._checked(cleanup(fn, scalars))
+            self.functions[generated] = self._checked(
+                cleanup(fn, scalars, primal=all_names(primal)))
             self.making.discard(generated)
         return generated
 
     def loop_step(self, step: Function, wrt: tuple[int, ...],
                   scalars: tuple[Var, ...] = ()) -> tuple[str, str]:
-        """A checkpointed loop's body as a function of its own, ``step(i, *carried,
-        *invariants) -> carried``, and its adjoint ``vjp_step`` (``wrt``: positions in
-        ``step``'s parameters); returns both names."""
-        name = step.name
-        while name in self.callees or name in self.functions or name in self.taken:
-            name += "_"
+        """A checkpointed loop as a function of its own, ``step(start, stop, step,
+        *carried, *invariants) -> carried`` running some of its iterations, and its adjoint
+        ``vjp_step`` (``wrt``: positions in ``step``'s parameters); returns both names."""
+        name = naming.unused(step.name, self.taken | set(self.callees) | set(self.functions))
+        self.taken.add(name)
         self.functions[name] = self._checked(step.replace(name=name))
         self.require_primals(step)
-        return name, self.vjp(name, wrt, generated=f"vjp_{name}", scalars=scalars)
+        adjoint = self.names[("vjp", name, wrt)] = naming.unused(f"vjp_{name}", self.taken)
+        self.taken.add(adjoint)
+        return name, self.vjp(name, wrt, generated=adjoint, scalars=scalars)
 
     def rule(self, name: str, kind: str) -> str | None:
         """The user's rule of this kind for ``name`` (@s2sad.custom_derivative), if any."""

@@ -65,6 +65,9 @@ class Generated:
     source: str
     bindings: dict[str, object]
     modules: tuple[str, ...]  # aliases of MODULES the source uses
+    # (name in the module, helper) for each helper it defines: `_unbroadcast_1` where the
+    # user's code has a `_unbroadcast` of its own
+    helpers: tuple[tuple[str, str], ...] = ()
 
 
 def emit(fn: Function, bindings: dict[str, object]) -> Generated:
@@ -73,10 +76,14 @@ def emit(fn: Function, bindings: dict[str, object]) -> Generated:
 
 def emit_module(fns: list[Function], bindings: dict[str, object], main: str | None = None,
                 tail: str = "", tail_helpers: tuple[str, ...] = (),
-                tail_modules: tuple[str, ...] = ()) -> Generated:
+                tail_modules: tuple[str, ...] = (),
+                helper_names: dict[str, str] | None = None) -> Generated:
     """Several functions in one module (the last is the one returned, unless ``main``
     names another); ``tail`` is source appended after them, which may call the helpers
-    ``tail_helpers`` and the modules ``tail_modules``."""
+    ``tail_helpers`` and the modules ``tail_modules``. ``helper_names``: the helpers the
+    module defines under another name (``helpers.names_avoiding``: the user's code has
+    one of that name)."""
+    renamed = dict(helper_names or {})
     prims: set[Prim] = set()
     for fn in fns:
         prims |= _prims_used(fn.body)
@@ -90,13 +97,13 @@ def emit_module(fns: list[Function], bindings: dict[str, object], main: str | No
                                   f"the module {MODULES[alias].__name__}, but `{alias}` "
                                   f"names something else in your module; rename it")
     reserved = set(bindings) | set(modules) | {fn.name for fn in fns} | _BUILTINS_USED \
-        | _called(fns) \
-        | set(used) | {p.spec.call for p in prims if p.spec.call and "." not in p.spec.call}
-    texts = [helpers.source(name) for name in used]
+        | _called(fns) | {renamed.get(h, h) for h in used} \
+        | {p.spec.call for p in prims if p.spec.call and "." not in p.spec.call}
+    texts = [helpers.source(name, renamed) for name in used]
     for fn in fns:
         live = _Liveness(fn)
         names = _final_names(fn, reserved, live)
-        printer = _Printer(names, live.overwrite)
+        printer = _Printer(names, live.overwrite, renamed)
         lines = [printer.header(fn)]
         lines += printer.block(fn.body, [])
         lines.append("    " + printer.ret(fn.out))
@@ -104,7 +111,8 @@ def emit_module(fns: list[Function], bindings: dict[str, object], main: str | No
     if tail:
         texts.append(tail)
     name = main if main is not None else fns[-1].name
-    return Generated(name, "\n".join(texts), dict(bindings), tuple(modules))
+    return Generated(name, "\n".join(texts), dict(bindings), tuple(modules),
+                     tuple((renamed.get(h, h), h) for h in used))
 
 
 def _called(fns: list[Function]) -> set[str]:
@@ -127,7 +135,7 @@ def _called(fns: list[Function]) -> set[str]:
 
 def header_line(fn: Function) -> str:
     """``def name(params):`` for ``fn``'s parameters, as the emitter prints them."""
-    return _Printer({}, set()).header(fn)
+    return _Printer({}, set(), {}).header(fn)
 
 
 def spec_module(p: Prim) -> str | None:
@@ -473,9 +481,14 @@ def _has_in_place(body: tuple[Stmt, ...]) -> bool:
 
 
 class _Printer:
-    def __init__(self, names: dict[Var, str], overwrite: set[Var]) -> None:
+    def __init__(self, names: dict[Var, str], overwrite: set[Var],
+                 helper_names: dict[str, str]) -> None:
         self.names = names
         self.overwrite = overwrite
+        self.helper_names = helper_names  # helpers spelled otherwise in this module
+
+    def call(self, spec_call: str) -> gast.expr:
+        return _dotted(self.helper_names.get(spec_call, spec_call))
 
     def value(self, v: Value) -> gast.expr:
         if isinstance(v, Var):
@@ -508,7 +521,7 @@ class _Printer:
         if op.prim is Prim.SETITEM_GRAD:  # the index as an object: np.s_[...]
             where = index.to_gast(params.pop("index", "_"), iter(args[1:]))
             args = [args[0], gast.Subscript(_dotted("np.s_"), where, gast.Load())]
-            return gast.Call(_dotted(spec.call), args, [])
+            return gast.Call(self.call(spec.call), args, [])
         if op.prim in (Prim.TUPLE, Prim.LIST):
             node = gast.Tuple if op.prim is Prim.TUPLE else gast.List
             return node(args, gast.Load())
@@ -523,7 +536,7 @@ class _Printer:
         if spec.prefix is not None:
             return gast.UnaryOp(_UNARY[op.prim](), args[0])
         keywords = [gast.keyword(k, self.value(Const(v))) for k, v in params.items()]
-        return gast.Call(_dotted(spec.call), args, keywords)
+        return gast.Call(self.call(spec.call), args, keywords)
 
     def checkpointed(self, op: Op, args: list[gast.expr], params: dict) -> gast.expr:
         """``_checkpointed(step, vjp_step, range(...), state=(...), invariants=(...),
@@ -763,4 +776,6 @@ def compile_generated(generated: Generated) -> Callable:
     for alias in generated.modules:
         namespace[alias] = MODULES[alias]
     exec(compile(generated.source, filename, "exec"), namespace)  # noqa: S102 - our own code
+    for name, helper in generated.helpers:  # how the frontend knows them: not by name
+        namespace[name].__s2sad_helper__ = helper
     return namespace[generated.name]

@@ -47,7 +47,14 @@ from .ir import (
     out_values,
 )
 from .primitives import BINARY_OPS, COMPARE_OPS, UNARY_OPS, Prim, prim_of_callable
-from .source import SourceFunction, StaticFunction, from_file, from_function, unsupported
+from .source import (
+    SourceFunction,
+    StaticFunction,
+    deep_recursion,
+    from_file,
+    from_function,
+    unsupported,
+)
 
 __all__ = ["Lowered", "SourceFunction", "from_file", "from_function", "lower"]
 
@@ -73,7 +80,8 @@ class Lowered:
 def lower(src: SourceFunction, stack: tuple = (), callees: dict | None = None) -> Lowered:
     """``stack``: the callers being lowered (a call back into one is recursion);
     ``callees``: the table of lowered callees, shared by a whole call tree."""
-    return _Lowerer(src, stack, {} if callees is None else callees).run()
+    with deep_recursion():  # expressions are lowered recursively: see source.MAX_NESTING
+        return _Lowerer(src, stack, {} if callees is None else callees).run()
 
 
 def _assigned_names(node: gast.FunctionDef) -> set[str]:
@@ -477,6 +485,17 @@ class _Lowerer:
                           (("index", Const(pattern)),))
                 self.env[name] = var
                 return
+            if isinstance(target, gast.Attribute):
+                raise self.src.error(
+                    errors.UnsupportedSyntax, target,
+                    f"assigning to attributes (`{_text(stmt)}`) is not in the subset; "
+                    "assign to a plain name and return the new value")
+            if isinstance(target, gast.Subscript):
+                raise self.src.error(
+                    errors.UnsupportedSyntax, target,
+                    f"`{_text(stmt)}`: s2sad writes into an array only through its name "
+                    "(`x[i] += v`, where `x` is a variable of the function); index it "
+                    "once (`x[i, j] += v`) or name the part first")
             if not isinstance(target, gast.Name):
                 raise unsupported(self.src, target)
             combined = gast.BinOp(left=gast.Name(target.id, gast.Load(), None, None),
@@ -518,12 +537,15 @@ class _Lowerer:
 
     def assign(self, targets: list[gast.expr], value: gast.expr) -> None:
         first, *others = targets
+        if others and not isinstance(first, gast.Name):
+            chain = " = ".join(_text(t) for t in [*targets, value])
+            raise self.src.error(
+                errors.UnsupportedSyntax, first,
+                f"`{chain}`: a chained assignment is supported when its first target is "
+                "a plain name (`a = y[0] = v`); write one assignment per target")
         self.assign_one(first, value)
         for other in others:  # a = b = value: b copies what a holds
-            source = gast.Name(first.id, gast.Load(), None, None) \
-                if isinstance(first, gast.Name) else None
-            if source is None:
-                raise unsupported(self.src, other)
+            source = gast.Name(first.id, gast.Load(), None, None)
             gast.copy_location(source, first)
             self.assign_one(other, source)
 
@@ -575,8 +597,16 @@ class _Lowerer:
             if starred is not None:
                 raise unsupported(self.src, starred)
             for t in target.elts:
+                if isinstance(t, (gast.Tuple, gast.List)):
+                    raise self.src.error(
+                        errors.UnsupportedSyntax, t,
+                        f"unpacking into a nested tuple (`{_text(t)}`) is not in the "
+                        "subset; unpack one level at a time")
                 if not isinstance(t, gast.Name):
-                    raise unsupported(self.src, t)
+                    raise self.src.error(
+                        errors.UnsupportedSyntax, t,
+                        f"unpacking into `{_text(t)}` is not in the subset; unpack into "
+                        "plain names, then assign them")
             if isinstance(value, gast.Call) and self.returns_several(value):
                 self.call(value, None, n_results=len(target.elts))
                 op = self.body[-1]
@@ -1020,7 +1050,7 @@ class _Lowerer:
         if prim is None and isinstance(callee, (types.FunctionType, StaticFunction)):
             return self.user_call(node, callee, label, into, n_results)
         if prim is None:
-            raise self.src.error(errors.NoDerivativeRule, node.func, _no_rule(label, callee))
+            raise self.src.error(errors.NoDerivativeRule, node.func, _no_rule(label))
         if prim is Prim.SETITEM_GRAD and len(node.args) == 2:  # _setitem_grad(g, np.s_[i])
             pattern, operands = self.index(self.index_object(node.args[1]))
             return self.emit(prim, (self.expr(node.args[0]), *operands), node, into,
@@ -1268,20 +1298,22 @@ _METHODS = {
 
 
 def _generated_helper(callee: object) -> Prim | None:
-    """The primitive an s2sad-generated helper (``_zeros_like``, ...) stands for, if any."""
-    code = getattr(callee, "__code__", None)
-    if code is not None and code.co_filename.startswith("<s2sad "):
-        return _HELPER_PRIMS.get(callee.__name__)
-    return None
+    """The primitive an s2sad-generated helper (``_zeros_like``, ...) stands for, if any:
+    ``emit.compile_generated`` marks them (a user's function copied into a derivative may
+    have a helper's name, and a helper may have another)."""
+    helper = getattr(callee, "__s2sad_helper__", None)
+    return _HELPER_PRIMS.get(helper) if isinstance(helper, str) else None
 
 
 _HELPER_PRIMS = {p.spec.call: p for p in Prim if p.spec.call and p.spec.call.startswith("_")}
 
 
-def _no_rule(label: str, callee: object) -> str:
-    if isinstance(callee, (types.FunctionType, StaticFunction)):
-        return (f"`{label}` is a Python function; calls to other user functions are not "
-                f"supported yet, so write its body into the function you differentiate")
+def _text(node: gast.AST) -> str:
+    """The Python source of ``node`` (for messages that quote what the user wrote)."""
+    return ast.unparse(gast.gast_to_ast(node))
+
+
+def _no_rule(label: str) -> str:
     return (f"no derivative rule for `{label}`; s2sad knows Python arithmetic, `abs`, "
             f"`min`, `max`, `sum`, the `math` functions and the NumPy functions listed in the "
             f"README. Compute it outside the function you differentiate, or rewrite it with "

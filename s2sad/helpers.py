@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 
 import numpy as np
+
+from . import naming
 
 
 def _zeros_like(x):
@@ -462,8 +465,24 @@ DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def source(name: str) -> str:
-    return inspect.getsource(globals()[name])
+def source(name: str, renamed: dict[str, str] | None = None) -> str:
+    """The helper's source, with the helpers in ``renamed`` (itself or those it calls)
+    spelled by their names in the module (a user's name took theirs)."""
+    text = inspect.getsource(globals()[name])
+    for old, new in (renamed or {}).items():
+        text = re.sub(rf"\b{old}\b", new, text)
+    return text
+
+
+def names_avoiding(taken: set[str]) -> dict[str, str]:
+    """A module-level name for each helper whose own name is ``taken`` by the user's code:
+    ``_unbroadcast`` -> ``_unbroadcast_1`` (helper -> its name in the module)."""
+    renamed: dict[str, str] = {}
+    for name in DEPENDS:
+        if name in taken:
+            renamed[name] = naming.unused(name, set(taken) | set(DEPENDS)
+                                          | set(renamed.values()))
+    return renamed
 
 
 def closure(names: set[str]) -> list[str]:

@@ -497,6 +497,26 @@ for _alias, _prim in (("absolute", P.NP_ABS), ("amax", P.NP_MAX), ("amin", P.NP_
         _CALLABLES[_np(_alias)] = _prim
 
 
+_PYTHON_RESULTS = {P.NP_SIZE, P.NP_NDIM, P.NP_SHAPE}  # np.* functions returning int, tuple
+_FOLLOWS_OPERANDS = {P.ADD, P.SUB, P.MUL, P.DIV, P.POW, P.FLOORDIV, P.MOD, P.NEG, P.POS,
+                     P.ABS, P.COPY}
+
+
+def numpy_result(prim: Prim, numpy_operands: list[bool]) -> bool:
+    """Whether a result of ``prim`` is certainly a NumPy object (an array or a NumPy
+    scalar), given which operands are (for ``getitem``, only the indexed value counts):
+    NumPy functions' results, ``@``, ``.T``, ``_unreduce``'s, and Python arithmetic or an
+    entry of a NumPy object. Arithmetic on one follows NumPy: inf and nan, not
+    ZeroDivisionError."""
+    if prim in _PYTHON_RESULTS:
+        return False
+    if prim.value.startswith("np.") or prim in (P.MATMUL, P.T, P.UNREDUCE):
+        return True
+    if prim in _FOLLOWS_OPERANDS or prim is P.GETITEM:
+        return any(numpy_operands)
+    return False
+
+
 def prim_of_callable(obj: object) -> Prim | None:
     """The primitive a resolved callee stands for (``math.sin`` -> ``Prim.SIN``), if any."""
     try:

@@ -25,7 +25,7 @@ import math
 from collections.abc import Callable
 
 from .ir import Comment, Const, Names, Op, Stmt, Value, Var
-from .primitives import Prim
+from .primitives import Prim, numpy_result
 
 
 class Builder:
@@ -39,18 +39,35 @@ class Builder:
         self.names = names
         self.stmts: list[Stmt] = []
         self.family = "math"
+        # the rule is a NumPy function's: its `/` and `**` follow NumPy (inf and nan, where
+        # Python floats raise ZeroDivisionError) even on Python numbers, spelled
+        # np.divide/np.power unless an operand is known to be a NumPy value already
+        self.numpy = False
+        self.numpy_values: set[Var] = set()  # see shapes.Shapes.numpy_values
 
     def op(self, prim: Prim, *args: Value, name: Var | None = None, loc=None,
            params: dict | None = None) -> Var:
         result = name if name is not None else self.names.temp()
         self.stmts.append(Op((result,), prim, tuple(args), _params(prim, params), loc))
+        operands = args[:1] if prim is Prim.GETITEM else args
+        if numpy_result(prim, [a in self.numpy_values for a in operands]):
+            self.numpy_values.add(result)
         return result
+
+    def arithmetic(self, prim: Prim, x: Value, y: Value) -> Var:
+        """``x / y`` or ``x ** y``: as NumPy computes it, in the rule of a NumPy function."""
+        if self.numpy and x not in self.numpy_values and y not in self.numpy_values:
+            prim = _NUMPY_SPELLING.get(prim, prim)
+        return self.op(prim, x, y)
 
     def comment(self, text: str, of: Op | None = None) -> None:
         self.stmts.append(Comment(text, of))
 
     def sym(self, value: Value) -> Sym:
         return Sym(value, self)
+
+
+_NUMPY_SPELLING = {Prim.DIV: Prim.NP_DIVIDE, Prim.POW: Prim.NP_POWER}
 
 
 def _params(prim: Prim, params: dict | None) -> tuple:
@@ -92,9 +109,12 @@ class Sym:
     def __rsub__(self, o: object) -> Sym: return self._r(Prim.SUB, o)
     def __mul__(self, o: object) -> Sym: return self.apply(Prim.MUL, o)
     def __rmul__(self, o: object) -> Sym: return self._r(Prim.MUL, o)
-    def __truediv__(self, o: object) -> Sym: return self.apply(Prim.DIV, o)
-    def __rtruediv__(self, o: object) -> Sym: return self._r(Prim.DIV, o)
-    def __pow__(self, o: object) -> Sym: return self.apply(Prim.POW, o)
+    def _arithmetic(self, prim: Prim, x: object, y: object) -> Sym:
+        return Sym(self.builder.arithmetic(prim, _value(x), _value(y)), self.builder)
+
+    def __truediv__(self, o: object) -> Sym: return self._arithmetic(Prim.DIV, self, o)
+    def __rtruediv__(self, o: object) -> Sym: return self._arithmetic(Prim.DIV, o, self)
+    def __pow__(self, o: object) -> Sym: return self._arithmetic(Prim.POW, self, o)
     def __floordiv__(self, o: object) -> Sym: return self.apply(Prim.FLOORDIV, o)
     def __matmul__(self, o: object) -> Sym: return self.apply(Prim.MATMUL, o)
     def __rmatmul__(self, o: object) -> Sym: return self._r(Prim.MATMUL, o)
@@ -284,9 +304,12 @@ def _centered(x: Sym, axis) -> Sym:
     return x - call(P.NP_MEAN, x, axis=axis, keepdims=True)
 
 
-def _dof(x: Sym, r: Sym, ddof) -> Sym:
-    """How many entries each reduced value summed, less ``ddof`` (var and std)."""
-    return size(x) / size(r) - ddof
+def _per_dof(v: Sym, x: Sym, r: Sym, ddof) -> Sym:
+    """``v`` (a NumPy value) divided by how many entries each reduced value summed, less
+    ``ddof`` (var and std): sizes are Python ints, multiplied and divided into ``v`` so that
+    no ``/`` of two ints can raise (empty arrays) and float32 stays float32."""
+    count = size(x) if ddof == 0 else size(x) - ddof * size(r)
+    return v * size(r) / count
 
 
 def _extremum_tangent(d: Sym, r: Sym, x: Sym, axis=None, keepdims=False) -> Sym:
@@ -310,12 +333,10 @@ TANGENT.update({
     P.NP_PROD: (lambda d, r, x, **p: call(P.NP_SUM, call(P.PROD_GRAD, 1.0, x, **p) * d, **p),),
     P.NP_MAX: (_extremum_tangent,),
     P.NP_MIN: (_extremum_tangent,),
-    P.NP_VAR: (lambda d, r, x, axis=None, ddof=0, keepdims=False: call(
-        P.NP_SUM, 2 * _centered(x, axis) * d, axis=axis, keepdims=keepdims)
-        / _dof(x, r, ddof),),
-    P.NP_STD: (lambda d, r, x, axis=None, ddof=0, keepdims=False: call(
-        P.NP_SUM, _centered(x, axis) * d, axis=axis, keepdims=keepdims)
-        / (_dof(x, r, ddof) * r),),
+    P.NP_VAR: (lambda d, r, x, axis=None, ddof=0, keepdims=False: _per_dof(call(
+        P.NP_SUM, 2 * _centered(x, axis) * d, axis=axis, keepdims=keepdims), x, r, ddof),),
+    P.NP_STD: (lambda d, r, x, axis=None, ddof=0, keepdims=False: _per_dof(call(
+        P.NP_SUM, _centered(x, axis) * d, axis=axis, keepdims=keepdims) / r, x, r, ddof),),
     P.NORM: (_norm_tangent,),
     P.MATMUL: (lambda d, r, x, y: d @ y, lambda d, r, x, y: x @ d),
     P.NP_MATMUL: (lambda d, r, x, y: d @ y, lambda d, r, x, y: x @ d),
@@ -342,11 +363,11 @@ TANGENT.update({
 
 
 def _var_adjoint(g, r, x, axis=None, ddof=0, keepdims=False):
-    return (unreduce(g, x, axis, keepdims) * (2 * _centered(x, axis)) / _dof(x, r, ddof),)
+    return (_per_dof(unreduce(g, x, axis, keepdims) * (2 * _centered(x, axis)), x, r, ddof),)
 
 
 def _std_adjoint(g, r, x, axis=None, ddof=0, keepdims=False):
-    return (unreduce(g / (_dof(x, r, ddof) * r), x, axis, keepdims) * _centered(x, axis),)
+    return (unreduce(_per_dof(g / r, x, r, ddof), x, axis, keepdims) * _centered(x, axis),)
 
 
 ADJOINT.update({
@@ -354,7 +375,8 @@ ADJOINT.update({
     P.NP_WHERE: lambda g, r, c, x, y: (None, _where(c, g, 0.0), _where(c, 0.0, g)),
     P.NP_CLIP: lambda g, r, x, lo, hi: (g * (lo <= x) * (x <= hi), g * (x < lo), g * (x > hi)),
     P.NP_SUM: lambda g, r, x, **p: (unreduce(g, x, **p),),
-    P.NP_MEAN: lambda g, r, x, **p: (unreduce(g, x, **p) * (size(r) / size(x)),),
+    # an int by an int is not divided: 1 / 0 raises for an empty x, where np.mean is nan
+    P.NP_MEAN: lambda g, r, x, **p: (unreduce(g, x, **p) * size(r) / size(x),),
     P.NP_PROD: lambda g, r, x, **p: (call(P.PROD_GRAD, g, x, **p),),
     P.NP_MAX: lambda g, r, x, **p: (call(P.EXTREMUM_GRAD, g, r, x, **p),),
     P.NP_MIN: lambda g, r, x, **p: (call(P.EXTREMUM_GRAD, g, r, x, **p),),

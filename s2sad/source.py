@@ -12,12 +12,16 @@ characters. ``unsupported`` words the error for a construct outside the subset::
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import inspect
+import re
+import sys
 import textwrap
+import threading
 import tokenize
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import gast
@@ -113,13 +117,8 @@ def from_file(path: str, name: str) -> SourceFunction:
         raise errors.UnsupportedSyntax(
             f"cannot decode the file: {exc}; save it as UTF-8 or declare its encoding", path,
             getattr(exc, "lineno", None) or 1) from None
-    try:
-        module = gast.parse(text)
-    except SyntaxError as exc:
-        raise errors.UnsupportedSyntax(
-            f"the file does not parse: {exc.msg}", path, exc.lineno or 0,
-            max((exc.offset or 1) - 1, 0), exc.text or "") from None
     lines = tuple(text.splitlines(keepends=True))
+    module = parse(text, path, lines, compiled=True)
     namespace = _static_namespace(module, path)
     for node in module.body:
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == name:
@@ -186,6 +185,117 @@ def _static_namespace(module: gast.Module, path: str) -> dict[str, object]:
     return namespace
 
 
+# --------------------------------------------------------------------------------------
+# Parsing, and how deep a syntax tree s2sad follows
+
+# s2sad's frontend follows the syntax tree recursively (gast's conversion, lowering), a few
+# Python frames per level: a sum of 2,000 terms is a tree 2,000 levels deep. It lowers
+# trees up to MAX_NESTING deep (Python's own parser stops near 3,000 at its default
+# recursion limit) with the recursion limit raised to RECURSION_LIMIT while it does (see
+# `deep_recursion`); deeper ones are refused with a located CompileError.
+MAX_NESTING = 3000
+RECURSION_LIMIT = 5 * MAX_NESTING + 2000  # gast takes 4 frames a level
+_TOO_DEEP_FOR_PYTHON = ("the code is nested too deeply for Python's parser (RecursionError); "
+                        "give parts of long expressions names of their own")
+
+
+def parse(text: str, path: str, lines: tuple[str, ...], compiled: bool = False
+          ) -> gast.Module:
+    """``text`` (the file ``path``) parsed into gast, or a located ``UnsupportedSyntax``.
+
+    ``compiled``: also have Python compile it, so that what Python refuses after parsing
+    (a duplicate parameter, ``return`` outside a function) is refused here too."""
+    null = text.find("\0")
+    if null >= 0:
+        lineno = text.count("\n", 0, null) + 1
+        column = null - (text.rfind("\n", 0, null) + 1)
+        raise errors.UnsupportedSyntax(
+            "the file contains a null byte (\\x00), which Python does not accept; remove it",
+            path, lineno, column, lines[lineno - 1] if lineno <= len(lines) else "")
+    try:
+        tree = ast.parse(text, path)
+    except SyntaxError as exc:
+        raise _syntax_error(exc, "the file does not parse", path) from None
+    except (RecursionError, MemoryError):
+        raise errors.UnsupportedSyntax(_TOO_DEEP_FOR_PYTHON, path, 1, 0,
+                                       lines[0] if lines else "") from None
+    if compiled:  # parsed, but Python may still refuse it (checks made while compiling)
+        try:
+            compile(text, path, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            raise _syntax_error(exc, "Python does not compile the file", path) from None
+        except (RecursionError, MemoryError):
+            raise errors.UnsupportedSyntax(_TOO_DEEP_FOR_PYTHON, path, 1, 0,
+                                           lines[0] if lines else "") from None
+    return _to_gast(tree, path, lines, 1, 0)
+
+
+def _syntax_error(exc: SyntaxError, what: str, path: str) -> errors.CompileError:
+    message = re.sub(r"'(\w+)'", r"`\1`", exc.msg)  # 'return' outside function: as we quote
+    return errors.UnsupportedSyntax(f"{what}: {message}", path, exc.lineno or 1,
+                                    max((exc.offset or 1) - 1, 0), exc.text or "")
+
+
+def _to_gast(tree: ast.Module, path: str, lines: tuple[str, ...], first_line: int,
+             col_shift: int) -> gast.Module:
+    """gast's tree for ``tree``, if it is at most MAX_NESTING deep (else a located error)."""
+    depth, deepest = _nesting(tree)
+    if depth > MAX_NESTING:
+        lineno = getattr(deepest, "lineno", 1) + first_line - 1
+        line = lines[lineno - first_line] if 0 <= lineno - first_line < len(lines) else ""
+        raise errors.UnsupportedSyntax(
+            f"this code is nested {depth} levels deep (a long chain of operators, or nested "
+            f"calls or brackets); s2sad follows at most {MAX_NESTING}: give parts of it "
+            f"names of their own", path, lineno,
+            getattr(deepest, "col_offset", 0) + col_shift, line)
+    with deep_recursion():
+        return gast.ast_to_gast(tree)
+
+
+def _nesting(tree: ast.AST) -> tuple[int, ast.AST]:
+    """The depth of ``tree`` and a node with a location at that depth (without recursion)."""
+    depth, deepest = 0, tree
+    stack = [(tree, 1, tree)]
+    while stack:
+        node, level, located = stack.pop()
+        if hasattr(node, "lineno"):
+            located = node
+        if level > depth:
+            depth, deepest = level, located
+        stack.extend((child, level + 1, located) for child in ast.iter_child_nodes(node))
+    return depth, deepest
+
+
+_recursion_lock = threading.Lock()
+_recursion_users = 0
+_recursion_saved = 0
+
+
+@contextlib.contextmanager
+def deep_recursion() -> Iterator[None]:
+    """The recursion limit raised to RECURSION_LIMIT while any thread is inside.
+
+    Counted across threads (the limit is the interpreter's): the first to enter raises it,
+    the last to leave restores what it was, unless someone else changed it meanwhile. Only
+    Python frames go that deep (gast's conversion, the frontend), not C ones, so the
+    C stack is not at risk."""
+    global _recursion_users, _recursion_saved
+    with _recursion_lock:
+        if _recursion_users == 0:
+            _recursion_saved = sys.getrecursionlimit()
+            if _recursion_saved < RECURSION_LIMIT:
+                sys.setrecursionlimit(RECURSION_LIMIT)
+        _recursion_users += 1
+    try:
+        yield
+    finally:
+        with _recursion_lock:
+            _recursion_users -= 1
+            if _recursion_users == 0 and sys.getrecursionlimit() == RECURSION_LIMIT \
+                    and _recursion_saved < RECURSION_LIMIT:
+                sys.setrecursionlimit(_recursion_saved)
+
+
 @dataclass(frozen=True)
 class StaticFunction:
     """A function defined in a file the CLI reads but does not run."""
@@ -200,11 +310,15 @@ def _parse_def(lines: list[str], first: int, filename: str, name: str) -> Source
     shift = (len(lines[0]) - len(lines[0].lstrip())) - (
         len(dedented.splitlines()[0]) - len(dedented.splitlines()[0].lstrip()))
     try:
-        module = gast.parse(dedented)
+        tree = ast.parse(dedented)
     except SyntaxError as exc:
         raise errors.NoSource(
             f"the source of `{name}` does not parse on its own ({exc.msg}); define it with "
             f"`def` at the start of a line", filename, first) from None
+    except (RecursionError, MemoryError):  # Python compiled it: only a raised limit differs
+        raise errors.UnsupportedSyntax(_TOO_DEEP_FOR_PYTHON, filename, first, 0,
+                                       lines[0]) from None
+    module = _to_gast(tree, filename, tuple(lines), first, shift)
     node = next((n for n in module.body
                  if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef))), None)
     if node is None:
@@ -248,12 +362,13 @@ _SUBSET_ADVICE = {
     gast.Continue: "`continue` outside a loop is not valid Python",
     gast.Lambda: "lambdas inside the function are not supported yet; define a function at "
                  "module level",
-    gast.Subscript: "indexing is not supported yet (arrays come in a later release); pass "
-                    "the elements as separate parameters",
-    gast.List: "lists are not supported yet; pass the values as separate parameters",
+    gast.Subscript: "this use of indexing is not in the subset; read and write entries "
+                    "through a variable's name (`x[i]`, `x[i] = v`, `x[i] += v`)",
+    gast.List: "this use of a list is not in the subset; build lists as values "
+               "(`[a, b]`, `xs.append(v)`, comprehensions)",
     gast.Dict: "dicts are not in the differentiable subset",
     gast.Set: "sets are not in the differentiable subset",
-    gast.ListComp: "list comprehensions are not supported yet",
+    gast.ListComp: "this use of a list comprehension is not in the subset",
     gast.SetComp: "set comprehensions are not in the differentiable subset",
     gast.DictComp: "dict comprehensions are not in the differentiable subset",
     gast.GeneratorExp: "generator expressions are not in the differentiable subset",
@@ -266,6 +381,10 @@ _SUBSET_ADVICE = {
     gast.NamedExpr: "assignment expressions (`:=`) are not in the subset; use a separate "
                     "assignment",
 }
+_TRY_STAR = getattr(gast, "TryStar", None)
+if _TRY_STAR is not None:
+    _SUBSET_ADVICE[_TRY_STAR] = ("`try`/`except*` is not in the differentiable subset; move "
+                                 "it outside the function you differentiate")
 _MATCH = getattr(gast, "Match", None)
 if _MATCH is not None:
     _SUBSET_ADVICE[_MATCH] = "`match` is not in the differentiable subset; use `if`/`elif`"

@@ -12,7 +12,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import emit, errors
+import gast
+
+from . import emit, errors, helpers, naming
 from .calls import Calls
 from .frontend import Lowered
 from .ir import (
@@ -23,17 +25,21 @@ from .ir import (
     Op,
     Param,
     Var,
+    all_names,
     substitute_function,
     verify,
 )
 from .passes import checkpoint as checkpoint_pass
-from .passes import cleanup, forward, reverse
+from .passes import cleanup, forward, reverse, shapes
 from .primitives import Prim
 
 KINDS = ("grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "hessian")
 MODES = ("forward", "reverse", "auto")
 _NON_DIFFERENTIABLE = ("int", "bool", "str")
 Trace = Callable[[str, Function], None]  # (step, IR after it): --print-ir-after
+
+
+_SCALAR_KINDS = ("grad", "value_and_grad", "hvp", "hessian")  # of a function of one number
 
 
 @dataclass(frozen=True)
@@ -58,24 +64,29 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     primal = lowered.fn
     _checked(primal, "the frontend", check)
     _trace(trace, "frontend", primal)
-    primal = cleanup(primal)  # differentiate the simplified primal: no blocks for folded ops
+    # differentiate the simplified primal: no blocks for folded ops
+    primal = cleanup(primal, primal=all_names(primal))
     _checked(primal, "cleanup of the primal", check)
     _trace(trace, "cleanup", primal)
     positions, as_tuple = resolve_wrt(lowered, wrt)
+    if kind in _SCALAR_KINDS:
+        _check_number_out(lowered.fn, kind)
     second_order = kind in ("hvp", "hessian")  # forward mode over `_checkpointed`: no rule
     primal = checkpoint_pass.run(primal, False if second_order else checkpoint)
+    names = _ModuleNames.of(lowered)
     calls = Calls(lowered.callees, lambda fn: _checked(fn, "a callee's derivative", check),
-                  {f"{k}_{primal.name}" for k in KINDS}, checkpoints=not second_order)
+                  names.taken(), checkpoints=not second_order)
     if lowered.rules:  # the user's rules: differentiate a call to the function instead
         calls.callees[primal.name] = lowered
         primal = _calling(primal)
     if kind == "jacobian":
-        return _jacobian(lowered, primal, positions, as_tuple, mode, check, calls, trace=trace)
+        return _jacobian(lowered, primal, positions, as_tuple, mode, check, calls, names,
+                         trace=trace)
     if kind in ("hvp", "hessian"):
-        hvp = _hvp(primal, positions, as_tuple, check, calls, trace=trace)
+        hvp = _hvp(primal, positions, as_tuple, check, calls, names, trace=trace)
         if kind == "hvp":
-            return Derivative(hvp, _emit([hvp], lowered, calls))
-        return _hessian(lowered, primal, hvp, positions, as_tuple, check, calls)
+            return Derivative(hvp, _emit([hvp], lowered, calls, names))
+        return _hessian(lowered, primal, hvp, positions, as_tuple, calls, names)
     if kind == "jvp":
         fn = forward.run(primal, positions, calls=calls)
     elif kind in ("grad", "value_and_grad", "vjp"):
@@ -92,16 +103,87 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
             fn = fn.replace(out=gradient)
     else:
         raise ValueError(f"unknown derivative kind {kind!r}; expected one of {KINDS}")
-    fn = fn.replace(name=f"{kind}_{primal.name}")
+    fn = fn.replace(name=names.derivative(kind))
     _checked(fn, kind, check)
     _trace(trace, "forward" if kind == "jvp" else "reverse", fn)
     # a gradient's primal output is a number: what the shape analysis may start from
     scalars = (primal.out,) if kind in ("grad", "value_and_grad") \
         and isinstance(primal.out, Var) else ()
-    fn = cleanup(fn, scalars)
+    fn = cleanup(fn, scalars, primal=all_names(primal))
     _checked(fn, "cleanup", check)
     _trace(trace, "cleanup", fn)
-    return Derivative(fn, _emit([fn], lowered, calls))
+    return Derivative(fn, _emit([fn], lowered, calls, names))
+
+
+@dataclass(frozen=True)
+class _ModuleNames:
+    """The module-level names a derivative's module defines, kept apart from every name
+    the user's code uses (its functions, parameters, locals and the globals they read):
+    ``grad_f`` becomes ``grad_f_1`` where ``f`` calls a ``grad_f`` of the user's, and a
+    helper ``_unbroadcast_1`` where the user has an ``_unbroadcast``."""
+
+    user: frozenset[str]
+    derivatives: dict[str, str]  # kind -> the name of f's derivative of that kind
+    helpers: dict[str, str]  # helper -> its name in the module, where not its own
+
+    @classmethod
+    def of(cls, lowered: Lowered) -> _ModuleNames:
+        user = frozenset(user_names(lowered))
+        name = lowered.fn.name
+        return cls(user, {k: naming.unused(f"{k}_{name}", user) for k in KINDS},
+                   helpers.names_avoiding(set(user)))
+
+    def derivative(self, kind: str) -> str:
+        return self.derivatives[kind]
+
+    def helper(self, name: str) -> str:
+        return self.helpers.get(name, name)
+
+    def taken(self) -> set[str]:
+        return set(self.user) | set(self.derivatives.values())
+
+
+def user_names(lowered: Lowered) -> set[str]:
+    """Every name the code of ``lowered`` and its callees uses (functions, parameters,
+    locals, globals), except s2sad's own helpers that generated code being differentiated
+    again calls."""
+    names = set(lowered.callees)
+    for each in (lowered, *lowered.callees.values()):
+        names.add(each.fn.name)
+        names.update(each.bindings)
+        namespace = each.source.namespace
+        names.update(n.id for n in gast.walk(each.source.node) if isinstance(n, gast.Name)
+                     and not hasattr(namespace.get(n.id), "__s2sad_helper__"))
+    return names
+
+
+def _check_number_out(fn: Function, kind: str) -> None:
+    """A gradient is of a number: refuse, at its ``return``, a function that returns
+    ``None``, a string, a list or a tuple held in a variable (a returned tuple expression
+    is refused where the kind is built)."""
+    if not isinstance(fn.out, (Var, Const)):
+        return
+    defining = {r: op for op in fn.body if isinstance(op, Op) for r in op.results}
+    value, loc = fn.out, fn.loc
+    while isinstance(value, Var) and value in defining:
+        op = defining[value]
+        loc = op.loc or loc
+        if op.prim is not Prim.COPY:
+            break
+        value = op.args[0]
+    what = None
+    if isinstance(value, Const) and not isinstance(value.value, (bool, int, float)):
+        what = "None" if value.value is None else f"a {type(value.value).__name__}"
+    elif isinstance(value, Var) and value in defining \
+            and defining[value].prim in (Prim.LIST, Prim.APPEND, Prim.TUPLE):
+        what = "a tuple" if defining[value].prim is Prim.TUPLE else "a list"
+    elif isinstance(value, Var) and shapes.analyze(fn).is_list(value):
+        what = "a list or a tuple"
+    if what is not None:
+        raise errors.UnsupportedSyntax.at(
+            loc, f"`{fn.name}` returns {what}, not a number; {kind} differentiates a "
+            "function whose value is a number (reduce the result to one, such as "
+            "`np.sum(...)`, or use jvp or vjp)")
 
 
 def _calling(fn: Function) -> Function:
@@ -117,7 +199,8 @@ def _calling(fn: Function) -> Function:
     return fn.replace(body=(call,), out=out)
 
 
-def _emit(fns: list[Function], lowered: Lowered, calls: Calls, **options) -> emit.Generated:
+def _emit(fns: list[Function], lowered: Lowered, calls: Calls, names: _ModuleNames,
+          **options) -> emit.Generated:
     """The derivative's module: the functions it calls (the user's callees and their
     derivatives) first, then ``fns``, the last of which is the one returned."""
     while True:  # callees called as they are (a call with nothing to differentiate)
@@ -128,11 +211,12 @@ def _emit(fns: list[Function], lowered: Lowered, calls: Calls, **options) -> emi
             break
     bindings = {**calls.bindings(), **lowered.bindings}
     return emit.emit_module(calls.ordered() + fns, bindings,
-                            main=options.pop("main", fns[-1].name), **options)
+                            main=options.pop("main", fns[-1].name),
+                            helper_names=names.helpers, **options)
 
 
 def _jacobian(lowered: Lowered, primal: Function, positions: tuple[int, ...], as_tuple: bool,
-              mode: str, check: bool, calls: Calls,
+              mode: str, check: bool, calls: Calls, names: _ModuleNames,
               trace: Trace | None = None) -> Derivative:
     """``jacobian_f``: the primal for the output's shape, then one forward pass per input
     entry (columns) or one reverse pass per output entry (rows).
@@ -155,16 +239,18 @@ def _jacobian(lowered: Lowered, primal: Function, positions: tuple[int, ...], as
             primal.loc, f"`{primal.name}` returns a tuple; jacobian needs a single output "
             "(stack the outputs into one array, or take one Jacobian per output)")
     name = primal.name
+    jvp_name, vjp_name = names.derivative("jvp"), names.derivative("vjp")
     fns = [primal]
     if mode in ("forward", "auto"):
-        jvp_fn = forward.run(primal, positions, calls=calls).replace(name=f"jvp_{name}")
+        jvp_fn = forward.run(primal, positions, calls=calls).replace(name=jvp_name)
         _trace(trace, "forward", jvp_fn)
-        fns.append(cleanup(jvp_fn))
+        fns.append(cleanup(jvp_fn, primal=all_names(primal)))
     if mode in ("reverse", "auto"):
         vjp_fn = reverse.run(primal, positions, cotangent=True, wrt_is_tuple=True,
                              calls=calls)
-        _trace(trace, "reverse", vjp_fn.replace(name=f"vjp_{name}"))
-        fns.append(cleanup(vjp_fn.replace(name=f"vjp_{name}", out=vjp_fn.out[1])))
+        _trace(trace, "reverse", vjp_fn.replace(name=vjp_name))
+        fns.append(cleanup(vjp_fn.replace(name=vjp_name, out=vjp_fn.out[1]),
+                           primal=all_names(primal)))
     for fn in fns:
         _checked(fn, "jacobian", check)
         if fn is not primal:
@@ -173,7 +259,11 @@ def _jacobian(lowered: Lowered, primal: Function, positions: tuple[int, ...], as
     keywords = [f"{p.var.name}={p.var.name}" for p in primal.params if p.kwonly]
     wrt_names = [primal.params[i].var.name for i in positions]
     call = ", ".join(positional + keywords)
-    out = _fresh("out", positional + [p.var.name for p in primal.params])
+    local = _Locals(primal, names)
+    out = local("out")
+    basis, zeros = names.helper("_basis"), names.helper("_zeros_like")
+    columns, rows, row = local("columns"), local("rows"), local("row")
+    blocks = [local(f"jacobian_{k}") for k in range(len(wrt_names))]  # by rows or columns
 
     def args(*extra: str) -> str:
         return ", ".join(positional + list(extra) + keywords)
@@ -181,26 +271,30 @@ def _jacobian(lowered: Lowered, primal: Function, positions: tuple[int, ...], as
     def by_columns(indent: str) -> list[str]:
         lines, results = [], []
         for k, x in enumerate(wrt_names):
-            tangents = [f"_d{k}" if j == k else f"_zeros_like({other})"
+            d, block = local(f"_d{k}"), blocks[k]
+            tangents = [d if j == k else f"{zeros}({other})"
                         for j, other in enumerate(wrt_names)]
-            lines.append(f"{indent}columns = [jvp_{name}({args(*tangents)})[1] "
-                         f"for _d{k} in _basis({x})]")
-            lines.append(f"{indent}jacobian_{k} = _from_columns(columns, {out}, {x})")
-            results.append(f"jacobian_{k}")
+            lines.append(f"{indent}{columns} = [{jvp_name}({args(*tangents)})[1] "
+                         f"for {d} in {basis}({x})]")
+            lines.append(f"{indent}{block} = {names.helper('_from_columns')}({columns}, "
+                         f"{out}, {x})")
+            results.append(block)
         return lines + [f"{indent}return {_result(results, as_tuple)}"]
 
     def by_rows(indent: str) -> list[str]:
-        lines = [f"{indent}rows = [vjp_{name}({args('_g')}) for _g in _basis({out})]"]
+        g = local("_g")
+        lines = [f"{indent}{rows} = [{vjp_name}({args(g)}) for {g} in {basis}({out})]"]
         results = []
         for k, x in enumerate(wrt_names):
-            lines.append(f"{indent}jacobian_{k} = _from_rows([row[{k}] for row in rows], "
-                         f"{out}, {x})")
-            results.append(f"jacobian_{k}")
+            block = blocks[k]
+            lines.append(f"{indent}{block} = {names.helper('_from_rows')}([{row}[{k}] for "
+                         f"{row} in {rows}], {out}, {x})")
+            results.append(block)
         return lines + [f"{indent}return {_result(results, as_tuple)}"]
 
     how = {"forward": "by columns (forward mode)", "reverse": "by rows (reverse mode)",
            "auto": "by rows or columns, whichever takes fewer passes"}[mode]
-    lines = [emit.header_line(primal.replace(name=f"jacobian_{name}")),
+    lines = [emit.header_line(primal.replace(name=names.derivative("jacobian"))),
              f'    """The Jacobian of {name} with respect to {", ".join(wrt_names)}, '
              f'{how}."""',
              f"    {out} = {name}({call})"]
@@ -216,13 +310,13 @@ def _jacobian(lowered: Lowered, primal: Function, positions: tuple[int, ...], as
     tail = "\n".join(lines) + "\n"
     helper_names = ("_basis", "_from_columns", "_from_rows", "_zeros_like")
     calls.require_primals(primal)
-    generated = _emit(fns, lowered, calls, main=f"jacobian_{name}", tail=tail,
-                      tail_helpers=helper_names, tail_modules=("np",))
+    generated = _emit(fns, lowered, calls, names, main=names.derivative("jacobian"),
+                      tail=tail, tail_helpers=helper_names, tail_modules=("np",))
     return Derivative(fns[-1], generated)
 
 
 def _hvp(primal: Function, positions: tuple[int, ...], as_tuple: bool, check: bool,
-         calls: Calls,
+         calls: Calls, names: _ModuleNames,
          trace: Trace | None = None) -> Function:
     """``hvp_f(*args, v) -> H v``: forward mode over the reverse-mode gradient, one pass,
     no Hessian formed (its tape carries the tangents). ``v`` is one vector per ``wrt``."""
@@ -230,9 +324,10 @@ def _hvp(primal: Function, positions: tuple[int, ...], as_tuple: bool, check: bo
         raise errors.UnsupportedSyntax.at(
             primal.loc, f"`{primal.name}` returns a tuple; hvp needs a single output")
     grad = reverse.run(primal, positions, wrt_is_tuple=as_tuple, calls=calls)
-    _trace(trace, "reverse", grad.replace(name=f"grad_{primal.name}"))
+    _trace(trace, "reverse", grad.replace(name=names.derivative("grad")))
     scalars = (primal.out,) if isinstance(primal.out, Var) else ()
-    grad = cleanup(grad.replace(out=grad.out[1], name=f"grad_{primal.name}"), scalars)
+    grad = cleanup(grad.replace(out=grad.out[1], name=names.derivative("grad")), scalars,
+                   primal=all_names(primal))
     _checked(grad, "grad", check)
     _trace(trace, "cleanup", grad)
     hvp = forward.run(grad, positions, calls=calls)
@@ -241,17 +336,17 @@ def _hvp(primal: Function, positions: tuple[int, ...], as_tuple: bool, check: bo
     # the tangents are the vectors: name them v (or v_x, v_y for several)
     n = len(positions)
     tangents = [p.var for p in hvp.params[len(grad.params) - _kwonly(grad):][:n]]
-    names = ["v"] if n == 1 else [f"v_{primal.params[i].var.base}" for i in positions]
+    vectors = ["v"] if n == 1 else [f"v_{primal.params[i].var.base}" for i in positions]
     taken = {p.var.name for p in hvp.params}
     mapping = {}
-    for t, name in zip(tangents, names):
-        mapping[t] = Var(_fresh(name, sorted(taken)))
+    for t, name in zip(tangents, vectors):
+        mapping[t] = Var(naming.unused(name, taken))
         taken.add(mapping[t].name)
     hvp = substitute_function(hvp, mapping)
     hvp = hvp.replace(params=tuple(Param(mapping.get(p.var, p.var), p.default, p.kwonly)
                                    for p in hvp.params),
-                      out=hvp.out[1], name=f"hvp_{primal.name}")
-    hvp = cleanup(hvp)
+                      out=hvp.out[1], name=names.derivative("hvp"))
+    hvp = cleanup(hvp, primal=all_names(primal))
     _checked(hvp, "cleanup", check)
     _trace(trace, "cleanup", hvp)
     return hvp
@@ -262,46 +357,57 @@ def _kwonly(fn: Function) -> int:
 
 
 def _hessian(lowered: Lowered, primal: Function, hvp: Function, positions: tuple[int, ...],
-             as_tuple: bool, check: bool, calls: Calls) -> Derivative:
+             as_tuple: bool, calls: Calls, names: _ModuleNames) -> Derivative:
     """``hessian_f``: one Hessian-vector product per entry of each ``wrt`` input (the
     columns), blocks ``((H_xx, H_xy), (H_yx, H_yy))`` for several inputs."""
     name = primal.name
     positional = [p.var.name for p in primal.params if not p.kwonly]
     keywords = [f"{p.var.name}={p.var.name}" for p in primal.params if p.kwonly]
     wrt_names = [primal.params[i].var.name for i in positions]
-    lines = [emit.header_line(primal.replace(name=f"hessian_{name}")),
+    lines = [emit.header_line(primal.replace(name=names.derivative("hessian"))),
              f'    """The Hessian of {name} with respect to {", ".join(wrt_names)}, one '
              f'Hessian-vector product per column."""']
+    local = _Locals(primal, names)
+    columns, column = local("columns"), local("column")
     blocks = [[""] * len(wrt_names) for _ in wrt_names]
     for j, x in enumerate(wrt_names):
-        vectors = [f"_v{j}" if k == j else f"_zeros_like({other})"
+        v = local(f"_v{j}")
+        vectors = [v if k == j else f"{names.helper('_zeros_like')}({other})"
                    for k, other in enumerate(wrt_names)]
         call = ", ".join(positional + vectors + keywords)
-        lines.append(f"    columns = [hvp_{name}({call}) for _v{j} in _basis({x})]")
+        lines.append(f"    {columns} = [{names.derivative('hvp')}({call}) for {v} in "
+                     f"{names.helper('_basis')}({x})]")
         for i, xi in enumerate(wrt_names):
-            block = f"hessian_{i}_{j}" if as_tuple else "hessian"
-            column = "column" if not as_tuple else f"column[{i}]"
-            lines.append(f"    {block} = _from_columns([{column} for column in columns], "
-                         f"{xi}, {x})")
+            block = local(f"hessian_{i}_{j}" if as_tuple else "hessian")
+            item = column if not as_tuple else f"{column}[{i}]"
+            lines.append(f"    {block} = {names.helper('_from_columns')}([{item} for "
+                         f"{column} in {columns}], {xi}, {x})")
             blocks[i][j] = block
     if as_tuple:
         rows = ["(" + ", ".join(row) + ("," if len(row) == 1 else "") + ")" for row in blocks]
         lines.append("    return (" + ", ".join(rows) + ("," if len(rows) == 1 else "") + ")")
     else:
-        lines.append("    return hessian")
+        lines.append(f"    return {blocks[0][0]}")
     tail = "\n".join(lines) + "\n"
-    generated = _emit([hvp], lowered, calls, main=f"hessian_{name}", tail=tail,
+    generated = _emit([hvp], lowered, calls, names, main=names.derivative("hessian"),
+                      tail=tail,
                       tail_helpers=("_basis", "_from_columns", "_zeros_like"),
                       tail_modules=("np",))
     return Derivative(hvp, generated)
 
 
-def _fresh(base: str, taken: list[str]) -> str:
-    name, k = base, 0
-    while name in taken:
-        k += 1
-        name = f"{base}_{k}"
-    return name
+class _Locals:
+    """Fresh local names for the code written around generated functions (``jacobian_f``,
+    ``hessian_f``): none is a parameter or a module-level name it reads."""
+
+    def __init__(self, fn: Function, names: _ModuleNames) -> None:
+        self.taken = {p.var.name for p in fn.params} | {fn.name, "np"} \
+            | set(names.derivatives.values()) | {names.helper(h) for h in helpers.DEPENDS}
+
+    def __call__(self, base: str) -> str:
+        name = naming.unused(base, self.taken)
+        self.taken.add(name)
+        return name
 
 
 def _result(names: list[str], as_tuple: bool) -> str:

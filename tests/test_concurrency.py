@@ -184,10 +184,6 @@ def test_threads_get_right_results_and_one_function_per_key(module):
         assert len({id(r[key]) for r in results}) == 1, key
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the cache lock is released while a derivative compiles: threads that miss the cache "
-    "at once each compile it (the first result is kept, so callers still share one "
-    "function); compilation is not once per (function, kind, wrt)"))
 def test_each_derivative_is_compiled_once(module, derive_calls, monkeypatch):
     """8 threads ask for the same derivative at the same moment (compiling it is made to
     take 50 ms, so that they all ask while it compiles): one compilation."""

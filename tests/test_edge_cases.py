@@ -13,8 +13,9 @@ Non-differentiable points (README, "At non-differentiable points"):
 * ``np.max``/``np.min`` share the derivative equally among tied entries;
 * ``math.hypot(0, 0)`` and ``np.linalg.norm`` of zeros have derivative 0, like ``abs``.
 
-Singular points: NumPy arithmetic gives ``inf`` (``np.sqrt'(0) = inf``, ``np.log'(0) = inf``
-on arrays), Python float arithmetic raises as Python does (``math.sqrt'(0)`` and
+Singular points: NumPy functions give ``inf`` and ``nan`` as NumPy does, on arrays and on
+Python floats alike (``np.sqrt'(0) = inf``, ``np.log'(0) = inf``, ``np.power``, ``np.divide``,
+``np.arctan2`` at the origin), Python float arithmetic raises as Python does (``math.sqrt'(0)`` and
 ``(x ** 0.5)'(0)``: ``ZeroDivisionError``), and a primal that raises (``math.log(0)``,
 ``math.exp(1000)``, ``np.max`` of an empty array) raises the same in every transform.
 
@@ -249,13 +250,43 @@ def test_numpy_sqrt_and_log_at_zero_give_inf():
         assert value == -math.inf and tangent == math.inf
 
 
-@_xfail("np.log of a Python float 0.0: f gives -inf (NumPy), but the adjoint divides the "
-        "float 1.0 by the float 0.0 and raises ZeroDivisionError (np.sqrt(0.0) gives inf)")
 def test_numpy_log_of_a_float_zero_gives_inf():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         assert numpy_log(0.0) == -math.inf
         assert s2sad.grad(numpy_log)(0.0) == math.inf
+        assert s2sad.jvp(numpy_log)(0.0, 1.0) == (-math.inf, math.inf)
+
+
+def numpy_power(x, y):
+    return np.power(x, y)
+
+
+def numpy_divide(x, y):
+    return np.divide(x, y)
+
+
+def numpy_arctan2(y, x):
+    return np.arctan2(y, x)
+
+
+@pytest.mark.parametrize("f, args, gradient", [
+    pytest.param(numpy_power, (0.0, 0.5), (math.inf, 0.0), id="np.power"),
+    pytest.param(numpy_divide, (1.0, 0.0), (math.inf, -math.inf), id="np.divide"),
+    pytest.param(numpy_arctan2, (0.0, 0.0), (math.nan, math.nan), id="np.arctan2"),
+])
+def test_numpy_functions_of_python_floats_follow_numpy(f, args, gradient):
+    """A NumPy function of Python floats at a singular point: its derivative's ``/`` and
+    ``**`` are NumPy's (np.divide, np.power), so inf and nan, never ZeroDivisionError, and
+    the value is f's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value, got = s2sad.value_and_grad(f, wrt=(0, 1))(*args)
+        np.testing.assert_array_equal(value, f(*args))
+        np.testing.assert_array_equal(got, gradient)
+        primal, tangent = s2sad.jvp(f, wrt=0)(*args, 1.0)
+        np.testing.assert_array_equal(primal, f(*args))
+        np.testing.assert_array_equal(tangent, gradient[0])
 
 
 @pytest.mark.parametrize("f", [math_sqrt, half_power])
@@ -348,8 +379,6 @@ def zero_times(x, y):
     return 0.0 * x + y
 
 
-@_xfail("value_and_grad folds `0.0 * x` to 0.0 in the primal too (the symbolic zero), so "
-        "at x = inf or nan it returns the value 1.0 where f (and jvp) give nan")
 def test_the_symbolic_zero_does_not_change_the_value():
     value, gradient = s2sad.value_and_grad(zero_times, wrt=(0, 1))(math.inf, 1.0)
     assert math.isnan(value)
@@ -476,8 +505,6 @@ def test_reductions_without_identity_raise_as_numpy_does():
             derivative(*args)
 
 
-@_xfail("np.mean of an empty array: f is nan (with NumPy's RuntimeWarning) and so is jvp's "
-        "value, but value_and_grad raises ZeroDivisionError dividing by the size 0")
 def test_mean_of_an_empty_array_is_nan():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -7,12 +7,15 @@ from ..ir import Function, Var
 from . import copyprop, cse, dce, simplify
 
 
-def cleanup(fn: Function, scalars: tuple[Var, ...] = ()) -> Function:
+def cleanup(fn: Function, scalars: tuple[Var, ...] = (),
+            primal: frozenset[str] = frozenset()) -> Function:
     """Fold constants and identities, share common subexpressions, fold copies, drop dead
     code: in that order.
 
-    ``scalars``: values known to be numbers (a gradient's primal output)."""
-    fn = simplify.run(fn, scalars)
+    ``scalars``: values known to be numbers (a gradient's primal output); ``primal``: names
+    of the values that are the user's function's own (``ir.all_names`` of the primal),
+    which keep IEEE arithmetic (no symbolic zero: ``0 * x`` stays where x may be inf)."""
+    fn = simplify.run(fn, scalars, primal)
     fn = cse.run(fn)
     fn = copyprop.run(fn)
     fn = dce.run(fn)

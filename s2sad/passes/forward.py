@@ -75,6 +75,7 @@ class _Forward:
                  ) -> None:
         self.facts = activity.analyze(fn, wrt)
         self.shapes = shape_facts
+        self.numpy_values = set(shape_facts.numpy_values)  # grows with the rules' results
         self.names = Names.of(fn)
         self.wrt = wrt
         self.tangent: dict[Var, Value] = {p: self.names.fresh(self.tangent_name(p)) for p in wrt}
@@ -116,6 +117,8 @@ class _Forward:
         spec = stmt.prim.spec
         build.family = "math" if stmt.prim.value.startswith("math.") or (
             spec.call is None and all(self.shapes.scalar(a) for a in stmt.args)) else "np"
+        build.numpy = stmt.prim.value.startswith("np.")  # NumPy's inf and nan in its rule
+        build.numpy_values = self.numpy_values
         params = {k: v.value for k, v in stmt.params}
         no_list_arithmetic(stmt, self.shapes)
         args = [build.sym(a) for a in stmt.args]

@@ -163,6 +163,7 @@ class _Reverse:
         self.calls = calls
         self.facts = activity.analyze(fn, wrt)
         self.shapes = shape_facts
+        self.numpy_values = set(shape_facts.numpy_values)  # grows with the rules' results
         self.adjoint_tapes: dict[Var, Var] = {}  # a tape of the code -> its adjoints' tape
         self.names = Names.of(fn)
         self.fn_name = fn.name
@@ -301,6 +302,8 @@ class _Reverse:
         spec = stmt.prim.spec
         build.family = "math" if stmt.prim.value.startswith("math.") or (
             spec.call is None and all(self.shapes.scalar(a) for a in stmt.args)) else "np"
+        build.numpy = stmt.prim.value.startswith("np.")  # NumPy's inf and nan in its rule
+        build.numpy_values = self.numpy_values
         params = {k: v.value for k, v in stmt.params}
         _no_list_arithmetic(stmt, self.shapes)
         if stmt.prim not in ADJOINT and stmt.prim not in MULTI_ADJOINT \

@@ -37,7 +37,7 @@ from ..ir import (
     While,
     regions_of,
 )
-from ..primitives import Prim
+from ..primitives import Prim, numpy_result
 
 # operands that must be numbers (math.*, float(), builtin min/max)
 _NUMBER_ARGS = {Prim.FLOAT, Prim.INT, Prim.MIN, Prim.MAX}
@@ -58,6 +58,10 @@ class Shapes:
         # used: y in `a * y` with a scalar result, even inside a loop)
         self.number_uses: frozenset[Var] = frozenset()
         self.scalar_slots: frozenset[Var] = frozenset()  # setitems of one entry
+        # values that are certainly NumPy objects (primitives.numpy_result), whatever the
+        # inputs: `/` on one follows NumPy. Loops' carried values and branches' results
+        # are not counted (which costs only a spelling: np.divide for `/` in a rule)
+        self.numpy_values: frozenset[Var] = frozenset()
 
     def used_as_number(self, v: object) -> bool:
         return self.scalar(v) or v in self.number_uses
@@ -107,7 +111,27 @@ def analyze(fn: Function, known: tuple[Var, ...] = ()) -> Shapes:
             facts.numpy = _uses_numpy(fn.body)
             facts.number_uses = frozenset(_number_uses(fn.body, scalar))
             facts.scalar_slots = frozenset(pass_.slots)
+            facts.numpy_values = frozenset(_numpy_values(fn.body))
             return facts
+
+
+def _numpy_values(body: tuple[Stmt, ...]) -> set[Var]:
+    """The results in ``body`` (and in its regions) that are certainly NumPy objects."""
+    found: set[Var] = set()
+
+    def walk(stmts: tuple[Stmt, ...]) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, Op) and len(stmt.results) == 1:
+                operands = stmt.args[:1] if stmt.prim is Prim.GETITEM else stmt.args
+                if numpy_result(stmt.prim, [a in found for a in operands]):
+                    found.add(stmt.result)
+            elif isinstance(stmt, Op) and stmt.prim.value.startswith("np."):
+                found.update(stmt.results)  # np.linalg.slogdet, svd
+            for region in regions_of(stmt):
+                walk(region.body)
+
+    walk(body)
+    return found
 
 
 _SAME_NDIM = {Prim.NP_ZEROS_LIKE, Prim.NP_ONES_LIKE, Prim.NP_COPY, Prim.ZEROS_LIKE,

@@ -2,10 +2,12 @@
 
 Folds an op whose operands are all literals, and rewrites ``x*1``, ``1*x``, ``x/1``,
 ``x+0``, ``0+x``, ``x-0``, ``0*x``, ``x*0``, ``x**1``, ``--x``, ``+x``. Zero follows the
-symbolic-zero convention of AD systems: ``0*x`` is ``0`` even where IEEE arithmetic would
-give ``nan`` for an infinite ``x``. A temporary that becomes a literal or another value is
-replaced at its uses; a *named* value keeps its line (``dbdb = 1.0`` stays), so the names a
-reader follows survive, and a literal held in a named value is not propagated::
+symbolic-zero convention of AD systems in derivative code: ``0*x`` is ``0`` even where IEEE
+arithmetic would give ``nan`` for an infinite ``x``; the primal's own values (``primal``)
+keep ``0*x``, so a derivative's value is always the function's. A temporary that becomes
+a literal or another value is replaced at its uses; a *named* value keeps its line
+(``dbdb = 1.0`` stays), so the names a reader follows survive, and a literal held in a
+named value is not propagated::
 
     %1 = sub 3 1            (gone)
     %2 = pow x %1     ->    %2 = pow x 2
@@ -33,15 +35,25 @@ from ..primitives import Prim
 from . import shapes
 
 
-def run(fn: Function, scalars: tuple[Var, ...] = ()) -> Function:
+def run(fn: Function, scalars: tuple[Var, ...] = (),
+        primal: frozenset[str] = frozenset()) -> Function:
+    """``primal``: names of values computed as the user's function computes them; the
+    symbolic zero is for derivatives only, so ``0*x`` among them is kept (it is ``nan``
+    for an infinite ``x``, and the derivative's value must be the function's)."""
     mapping: dict[Var, Value] = {}
     facts = shapes.analyze(fn, scalars)
-    body = _body(fn.body, mapping, {}, facts)
+    body = _body(fn.body, mapping, {}, _Facts(facts, primal))
     return substitute_function(fn.replace(body=body), mapping)
 
 
+@dataclass(frozen=True)
+class _Facts:
+    shapes: shapes.Shapes
+    primal: frozenset[str]
+
+
 def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var, Op],
-          facts: shapes.Shapes) -> tuple[Stmt, ...]:
+          facts: _Facts) -> tuple[Stmt, ...]:
     """Simplify a statement list; regions see the definitions of their enclosing code."""
     body: list[Stmt] = []
     for stmt in stmts:
@@ -79,10 +91,9 @@ def _is(v: Value, number: float) -> bool:
     return isinstance(v, Const) and type(v.value) in (int, float) and v.value == number
 
 
-def _simplify(op: Op, defining: dict[Var, Op], facts: shapes.Shapes
-              ) -> Value | _Rewrite | None:
+def _simplify(op: Op, defining: dict[Var, Op], known: _Facts) -> Value | _Rewrite | None:
     """The value ``op`` computes, when it can be given without computing (else None)."""
-    p, args = op.prim, op.args
+    p, args, facts = op.prim, op.args, known.shapes
     if p is Prim.COPY:
         return args[0] if op.result.is_temp else None
     if args and all(isinstance(a, Const) for a in args) and p.spec.evaluate is not None \
@@ -113,7 +124,8 @@ def _simplify(op: Op, defining: dict[Var, Op], facts: shapes.Shapes
             if spread is not None and spread.prim is Prim.UNREDUCE and not spread.params \
                     and facts.scalar(spread.args[0]) and facts.same(a, spread.args[1]):
                 return _Rewrite(Prim.MUL, (a, spread.args[0]))
-        if (_is(x, 0) and facts.scalar(y)) or (_is(y, 0) and facts.scalar(x)):
+        if ((_is(x, 0) and facts.scalar(y)) or (_is(y, 0) and facts.scalar(x))) \
+                and op.result.name not in known.primal:
             return Const(0.0)  # an array times 0 is still an array of zeros: kept
     if p is Prim.DIV and _is(args[1], 1):
         return args[0]
