@@ -5,8 +5,15 @@ import os
 import sys
 
 import pytest
+from hypothesis import settings
 
 os.environ["S2SAD_CHECK"] = "1"
+
+# CI must not depend on luck: property tests draw the same examples on every run (each
+# test's own fixed seed). `HYPOTHESIS_PROFILE=explore pytest` draws new ones to hunt bugs.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_addoption(parser):
