@@ -359,8 +359,8 @@ def _checkpointed(segment, segment_vjp, indices, state, invariants, adjoint, wrt
     *state, *invariants, *adjoint)``, which tapes it. At most ``states`` states at the start
     of segments are kept at once, on Griewank's binomial schedule (0: each segment runs at
     most three times). ``adjoint`` is that of the last state; the entries ``wrt`` of
-    ``(*state, *invariants)`` are returned: of the first state, and of the invariants
-    summed over the iterations."""
+    ``(*state, *invariants)`` are returned (one alone, several as a tuple): of the first
+    state, and of the invariants summed over the iterations."""
     n, k = len(indices), len(state)
     length = math.isqrt(n - 1) + 1 if n else 1
     count = -(-n // length)  # segments
@@ -388,11 +388,16 @@ def _checkpointed(segment, segment_vjp, indices, state, invariants, adjoint, wrt
         for p, g in zip(wrt, (grads,) if len(wrt) == 1 else grads):
             if p < k:
                 adjoint[p] = g
+            elif p not in totals:
+                totals[p] = g
+            elif isinstance(g, list):  # the adjoint of a list: added item by item
+                totals[p] = _add_items(totals[p], g)
             else:
-                totals[p] = totals[p] + g if p in totals else g
+                totals[p] = totals[p] + g
     everything = (*state, *invariants)
-    return tuple(adjoint[p] if p < k else totals.get(p, _zeros_like(everything[p]))
-                 for p in wrt)
+    grads = tuple(adjoint[p] if p < k else totals.get(p, _zeros_like(everything[p]))
+                  for p in wrt)
+    return grads if len(grads) > 1 else grads[0]
 
 
 def _binomial(states, repetitions):
@@ -458,7 +463,7 @@ DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_digamma": ((), ("math",)),
     "_from_columns": ((), ("np",)),
     "_from_rows": ((), ("np",)),
-    "_checkpointed": (("_binomial_split", "_zeros_like"), ("math",)),
+    "_checkpointed": (("_binomial_split", "_zeros_like", "_add_items"), ("math",)),
     "_binomial_split": (("_binomial", "_binomial_part"), ()),
     "_binomial": ((), ("math",)),
     "_binomial_part": (("_binomial",), ()),

@@ -129,3 +129,19 @@ def nested_plain(x, y):
         for j in range(3):
             s = s * y + math.sin(s + j)
     return s
+
+
+def list_of_matrices(ws, x):
+    s = x
+    for i in range(len(ws)):  # s2sad: checkpoint(states=2)
+        s = np.tanh(ws[i] @ s)
+    return np.sum(s)
+
+
+def appends(x, n):
+    acc = []
+    s = x
+    for i in range(n):  # s2sad: checkpoint
+        s = s * 0.9 + math.sin(s)
+        acc.append(s)
+    return sum(acc)

@@ -47,6 +47,8 @@ CASES = {
     "calls-a-function": (C.calls, (0.3, 0.8, 6), (0, 1)),
     "writes-into-an-array": (C.writes, (np.array([0.3, -0.2]), 5), (0,)),
     "two-carried": (C.two_carried, (0.6, 0.2, 13), (0, 1)),
+    "list-of-matrices": (C.list_of_matrices, ([W * 0.5, W.T, -W, W @ W], H0), (1,)),
+    "carries-a-growing-list": (C.appends, (0.3, 7), (0,)),
 }
 
 
@@ -73,8 +75,11 @@ def test_checkpointed_gradient_is_the_taped_gradient(name):
     assert "_checkpointed(" in s2sad.source(checkpointed)
     taped = s2sad.grad(f, wrt=wrt, checkpoint=False)
     assert "_checkpointed(" not in s2sad.source(taped)
-    got, expected = _as_tuple(checkpointed(*args)), _as_tuple(taped(*args))
+    got, expected = checkpointed(*args), taped(*args)
+    assert type(got) is type(expected) and len(_as_tuple(got)) == len(wrt)
+    got, expected = _as_tuple(got), _as_tuple(expected)
     for k, g, e in zip(wrt, got, expected):
+        assert np.shape(g) == np.shape(e)
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(g, _central(f, args, k), rtol=1e-5, atol=1e-6)
 
@@ -254,6 +259,18 @@ def test_schedule_recomputes_the_fewest_and_keeps_few_states(n, states):
     assert (da, dw) == (1.0, n)
 
 
+def test_adjoints_of_a_list_add_item_by_item():
+    def segment(start, stop, step, state, xs):
+        return state
+
+    def segment_vjp(start, stop, step, state, xs, adjoint):
+        return adjoint, [1.0] * len(xs)
+
+    got = helpers._checkpointed(segment, segment_vjp, range(9), (0.0,), ([5.0, 6.0],),
+                                (1.0,), wrt=(0, 1), states=2)
+    assert got == (1.0, [3.0, 3.0])  # three segments of three
+
+
 def test_schedule_with_no_iterations_returns_the_seed_and_zeros():
     segment, segment_vjp, log = _instrumented(0)
     seed = np.ones(3)
@@ -261,6 +278,9 @@ def test_schedule_with_no_iterations_returns_the_seed_and_zeros():
                                 (np.zeros((2, 2)),), (seed,), wrt=(0, 1))
     assert got[0] is seed and np.array_equal(got[1], np.zeros((2, 2)))
     assert log == {"advanced": 0, "reversed": []}
+    alone = helpers._checkpointed(segment, segment_vjp, range(0), (_State(0.0),), (1.0,),
+                                  (seed,), wrt=(0,))
+    assert alone is seed
 
 
 # ------------------------------------------------------------------ memory, not time

@@ -28,6 +28,10 @@ def _zeros_like(x):
         return [_zeros_like(item) for item in x]
     return np.zeros_like(x)[()]
 
+def _add_items(a, b):
+    """Two adjoints of a list added item by item (lists add by joining, so not a + b)."""
+    return [x + y for x, y in zip(a, b)]
+
 def _checkpointed(segment, segment_vjp, indices, state, invariants, adjoint, wrt, states=0):
     """The adjoint of ``for i in indices: state = step(i, *state, *invariants)`` that
     runs the iterations again instead of taping them all: in segments of about sqrt(n)
@@ -36,8 +40,8 @@ def _checkpointed(segment, segment_vjp, indices, state, invariants, adjoint, wrt
     *state, *invariants, *adjoint)``, which tapes it. At most ``states`` states at the start
     of segments are kept at once, on Griewank's binomial schedule (0: each segment runs at
     most three times). ``adjoint`` is that of the last state; the entries ``wrt`` of
-    ``(*state, *invariants)`` are returned: of the first state, and of the invariants
-    summed over the iterations."""
+    ``(*state, *invariants)`` are returned (one alone, several as a tuple): of the first
+    state, and of the invariants summed over the iterations."""
     n, k = len(indices), len(state)
     length = math.isqrt(n - 1) + 1 if n else 1
     count = -(-n // length)  # segments
@@ -65,11 +69,16 @@ def _checkpointed(segment, segment_vjp, indices, state, invariants, adjoint, wrt
         for p, g in zip(wrt, (grads,) if len(wrt) == 1 else grads):
             if p < k:
                 adjoint[p] = g
+            elif p not in totals:
+                totals[p] = g
+            elif isinstance(g, list):  # the adjoint of a list: added item by item
+                totals[p] = _add_items(totals[p], g)
             else:
-                totals[p] = totals[p] + g if p in totals else g
+                totals[p] = totals[p] + g
     everything = (*state, *invariants)
-    return tuple(adjoint[p] if p < k else totals.get(p, _zeros_like(everything[p]))
-                 for p in wrt)
+    grads = tuple(adjoint[p] if p < k else totals.get(p, _zeros_like(everything[p]))
+                  for p in wrt)
+    return grads if len(grads) > 1 else grads[0]
 
 def accum_loop_loop12(start, stop, step, accum, y):
     for i in range(start, stop, step):
