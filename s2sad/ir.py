@@ -53,6 +53,15 @@ class Var:
 
     name: str
 
+    # by name alone, written out: values are hashed and compared in every pass
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is Var:
+            return self.name == other.name  # type: ignore[attr-defined]
+        return NotImplemented
+
     @property
     def is_temp(self) -> bool:
         return self.name.startswith("%")

@@ -167,8 +167,7 @@ def test_forward_skips_inactive_ops() -> None:
             %1 = mul dadx n
             dbdx = copy %1
             d = add b k
-            %2 = broadcast_like dbdx d
-            dddx = copy %2
+            dddx = copy dbdx
             e = mul z 3.0
             h = add d g
             dhdx = copy dddx

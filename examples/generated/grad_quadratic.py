@@ -10,6 +10,8 @@ import numpy as np
 
 def _unbroadcast(g, x):
     """g summed over the axes along which x was broadcast, so that it is shaped like x."""
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
+        return g  # the usual case, without np.shape's overhead
     shape = np.shape(x)
     if np.shape(g) == shape:
         return g
@@ -28,6 +30,8 @@ def _matmul_grad_a(g, a, b):
             return g * b
         return np.multiply.outer(g, b)
     if np.ndim(a) == 1:
+        if np.ndim(b) == 2:
+            return b @ g
         return _unbroadcast(np.einsum("...ij,...j->...i", b, g), a)
     return _unbroadcast(g @ np.swapaxes(b, -1, -2), a)
 
@@ -36,6 +40,8 @@ def _matmul_grad_b(g, a, b):
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:
             return g * a
+        if np.ndim(b) == 2:
+            return np.multiply.outer(a, g)
         return a[:, None] * np.expand_dims(g, -2)
     if np.ndim(b) == 1:
         return _unbroadcast(np.einsum("...i,...ij->...j", g, a), b)

@@ -8,26 +8,6 @@
 import numpy as np
 
 
-def _unbroadcast(g, x):
-    """g summed over the axes along which x was broadcast, so that it is shaped like x."""
-    shape = np.shape(x)
-    if np.shape(g) == shape:
-        return g
-    lead = np.ndim(g) - len(shape)
-    if lead:
-        g = np.sum(g, axis=tuple(range(lead)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
-    if axes:
-        g = np.sum(g, axis=axes, keepdims=True)
-    return g
-
-def _unreduce(g, x, axis=None, keepdims=False):
-    """g, the adjoint of a reduction of x over axis, broadcast back to the shape of x."""
-    x = np.asarray(x)
-    if axis is not None and not keepdims and np.ndim(g) > 0:
-        g = np.expand_dims(g, axis)
-    return np.broadcast_to(np.asarray(g, dtype=np.result_type(g, x)), x.shape)
-
 def grad_rosenbrock(x):
     t1 = x[1:]
     t2 = x[:-1]
@@ -39,30 +19,16 @@ def grad_rosenbrock(x):
     t8 = t7 ** 2
     t9 = t6 + t8
     rosenbrock = np.sum(t9)
-    drosenbrock_drosenbrock = 1.0
-    # adjoint of: rosenbrock = np.sum(t9)
-    t10 = _unreduce(drosenbrock_drosenbrock, t9)
-    # adjoint of: t9 = t6 + t8
-    t11 = _unbroadcast(t10, t6)
-    t12 = _unbroadcast(t10, t8)
     # adjoint of: t8 = t7 ** 2
     t10 = 2 * t7
-    t13 = t10 * t12
-    # adjoint of: t7 = 1.0 - t2
-    t10 = -t13
-    # adjoint of: t6 = 100.0 * t5
-    t12 = 100.0 * t11
     # adjoint of: t5 = t4 ** 2
-    t11 = 2 * t4
-    t13 = t11 * t12
+    t11 = 200.0 * t4
     # adjoint of: t4 = t1 - t3
-    t11 = _unbroadcast(t13, t1)
-    t12 = _unbroadcast(t13, t3)
-    t13 = -t12
+    t12 = -t11
     # adjoint of: t3 = t2 ** 2
-    t12 = 2 * t2
-    t14 = t12 * t13
-    t12 = t10 + t14
+    t13 = 2 * t2
+    t14 = t13 * t12
+    t12 = t14 - t10
     # adjoint of: t2 = x[:-1]
     t10 = np.zeros_like(x)
     t10[:-1] += t12

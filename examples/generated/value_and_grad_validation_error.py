@@ -16,6 +16,8 @@ def _mT(a):
 
 def _unbroadcast(g, x):
     """g summed over the axes along which x was broadcast, so that it is shaped like x."""
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
+        return g  # the usual case, without np.shape's overhead
     shape = np.shape(x)
     if np.shape(g) == shape:
         return g
@@ -32,6 +34,8 @@ def _matmul_grad_b(g, a, b):
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:
             return g * a
+        if np.ndim(b) == 2:
+            return np.multiply.outer(a, g)
         return a[:, None] * np.expand_dims(g, -2)
     if np.ndim(b) == 1:
         return _unbroadcast(np.einsum("...i,...ij->...j", g, a), b)
@@ -45,6 +49,11 @@ def _solve_grad_a(gb, x):
 
 def _unreduce(g, x, axis=None, keepdims=False):
     """g, the adjoint of a reduction of x over axis, broadcast back to the shape of x."""
+    if axis is None and type(g) is float and type(x) is np.ndarray \
+            and x.dtype == np.float64 and x.size <= 4096:
+        spread = np.full(x.shape, g)  # small: faster than np.broadcast_to's view, and
+        spread.flags.writeable = False  # read-only like it, so the code treats both alike
+        return spread
     x = np.asarray(x)
     if axis is not None and not keepdims and np.ndim(g) > 0:
         g = np.expand_dims(g, axis)

@@ -16,12 +16,100 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..ir import Comment, For, Function, If, Op, Region, Stmt, Var, While, out_values, region_uses
+from ..errors import UnsupportedSyntax
+from ..ir import (
+    Comment,
+    For,
+    Function,
+    If,
+    Op,
+    Region,
+    Stmt,
+    Var,
+    While,
+    map_regions,
+    out_values,
+    region_uses,
+    regions_of,
+    values_used_here,
+)
+from ..primitives import Prim
+from . import tapes
 
 
 def run(fn: Function) -> Function:
-    live: set[Var] = {v for v in out_values(fn.out) if isinstance(v, Var)} | set(fn.keep)
-    return fn.replace(body=_body(fn.body, live))
+    while True:
+        live: set[Var] = {v for v in out_values(fn.out) if isinstance(v, Var)} | set(fn.keep)
+        fn = fn.replace(body=_body(fn.body, live))
+        untaped = _untape(fn)
+        if untaped is fn:
+            return fn
+        fn = untaped
+
+
+def _untape(fn: Function) -> Function:
+    """Take off s2sad's own tapes what no pop reader uses: a value the adjoint once read
+    and simplification made unneeded (``_unreduce(g, t)`` that became ``g``) is no longer
+    pushed. A push and pop left empty go. Returns ``fn`` itself when nothing changes."""
+    own = {r for s in fn.body if isinstance(s, Op) and s.prim is Prim.TAPE for r in s.results}
+    if not own:
+        return fn
+    used: set[Var] = set(fn.keep) | _vars(out_values(fn.out))
+    other_use = _uses(fn.body, used)
+    own -= other_use
+    try:
+        pairs = tapes.pairs(fn)
+    except UnsupportedSyntax:
+        return fn
+    trimmed: dict[int, Op | None] = {}
+    for pop in (op for op in pairs.values() if op.prim is Prim.POP and op.args[0] in own):
+        keep = [k for k, r in enumerate(pop.results) if r in used]
+        if len(keep) == len(pop.results):
+            continue
+        push = pairs[id(pop)]
+        trimmed[id(pop)] = dataclasses.replace(
+            pop, results=tuple(pop.results[k] for k in keep)) if keep else None
+        trimmed[id(push)] = dataclasses.replace(
+            push, args=(push.args[0], *(push.args[1 + k] for k in keep))) if keep else None
+    if not trimmed:
+        return fn
+    return fn.replace(body=_retape(fn.body, trimmed))
+
+
+def _uses(body: tuple[Stmt, ...], used: set[Var]) -> set[Var]:
+    """Adds to ``used`` what ``body`` reads; returns the tapes read other than by a push
+    or pop (as values: those are not trimmed)."""
+    other: set[Var] = set()
+    for stmt in body:
+        if isinstance(stmt, Op):
+            used.update(_vars(stmt.args))
+            if stmt.prim not in (Prim.PUSH, Prim.POP):
+                other.update(_vars(stmt.args))
+            elif stmt.prim is Prim.PUSH:
+                other.update(_vars(stmt.args[1:]))
+            continue
+        used.update(_vars(values_used_here(stmt)))
+        other.update(_vars(values_used_here(stmt)))
+        for region in regions_of(stmt):
+            other |= _uses(region.body, used)
+            used.update(_vars(region.yields))
+            other.update(_vars(region.yields))
+    return other
+
+
+def _retape(body: tuple[Stmt, ...], trimmed: dict[int, Op | None]) -> tuple[Stmt, ...]:
+    out: list[Stmt] = []
+    for stmt in body:
+        if isinstance(stmt, Op):
+            if id(stmt) in trimmed:
+                if trimmed[id(stmt)] is not None:
+                    out.append(trimmed[id(stmt)])
+                continue
+            out.append(stmt)
+            continue
+        out.append(map_regions(stmt, lambda r: Region(r.params, _retape(r.body, trimmed),
+                                                        r.yields)))
+    return tuple(out)
 
 
 def prune(body: tuple[Stmt, ...], live: set[Var]) -> tuple[Stmt, ...]:

@@ -11,7 +11,8 @@ It is proved forwards (literals, ``math.*`` results, ``len``, full reductions, e
 arithmetic of scalars) and backwards: an elementwise result of shape ``()`` had operands of
 shape ``()`` at that moment, and ``math.sin(a)`` needs a number. A backward fact crosses
 to an operand only within one block (the operand was computed in the same straight-line
-code, so it was computed exactly when the use runs); a loop's carried value is scalar
+code, so it was computed exactly when the use runs), or to a value from before an ``if``
+that both branches need as a number (one of them runs); a loop's carried value is scalar
 when its value inside the body and its result are; an ``if``'s result passes the fact to
 what each branch computes. A gradient's output is scalar, so ``grad`` of scalar code
 proves nearly everything scalar and its adjoint is plain arithmetic::
@@ -23,6 +24,7 @@ proves nearly everything scalar and its adjoint is plain arithmetic::
 from __future__ import annotations
 
 from .. import index
+from ..errors import UnsupportedSyntax
 from ..ir import (
     Const,
     For,
@@ -38,6 +40,7 @@ from ..ir import (
     regions_of,
 )
 from ..primitives import Prim, numpy_result
+from . import tapes
 
 # operands that must be numbers (math.*, float(), builtin min/max)
 _NUMBER_ARGS = {Prim.FLOAT, Prim.INT, Prim.MIN, Prim.MAX}
@@ -107,7 +110,7 @@ def analyze(fn: Function, known: tuple[Var, ...] = ()) -> Shapes:
         pass_.forward(fn.body)
         pass_.backward(fn.body, {p.var for p in fn.params})
         if (len(scalar), len(pass_.ndim)) == before:
-            facts = Shapes(scalar, _lists(fn.body), _same_shapes(fn.body, scalar))
+            facts = Shapes(scalar, _lists(fn.body), _same_shapes(fn, scalar))
             facts.numpy = _uses_numpy(fn.body)
             facts.number_uses = frozenset(_number_uses(fn.body, scalar))
             facts.scalar_slots = frozenset(pass_.slots)
@@ -295,37 +298,56 @@ class _Pass:
         for k, n in guess.items():
             for v in (params[k], stmt.results[k], *(conds[k:k + 1] if conds else ())):
                 self.set_dims(v, n)
-        if isinstance(stmt, While):
-            self.forward(stmt.cond.body)
-        self.forward(stmt.body.body)
+        # the last trial ran the body from these very facts: take what it found
+        self.s |= inner.s
+        self.ndim.update(inner.ndim)
+        self.lengths.update(inner.lengths)
 
     # --- backwards --------------------------------------------------------------------
 
-    def backward(self, body: tuple[Stmt, ...], block: set[Var]) -> None:
-        """``block``: the values computed in this straight-line block (and its params)."""
+    def backward(self, body: tuple[Stmt, ...], block: set[Var],
+                 demands: set[Var] | None = None) -> None:
+        """``block``: the values computed in this straight-line block (and its params).
+
+        ``demands`` collects the values from outside the block that it needs to be numbers
+        (the body of a branch: if both branches need one, the ``if`` does)."""
         local = set(block)
         for stmt in body:
             if isinstance(stmt, Op):
                 local.update(stmt.results)
             elif isinstance(stmt, (If, For, While)):
                 local.update(stmt.results)
+        outside: set[Var] = set()  # what this block needs from outside it
         for stmt in reversed(body):
             if isinstance(stmt, Op):
-                self.op_backward(stmt, local)
+                self.op_backward(stmt, local, outside)
             elif isinstance(stmt, If):
                 if stmt.cond in local:  # `if c:` needs one truth value
                     self.mark(stmt.cond)
-                for k, r in enumerate(stmt.results):
-                    if r in self.s:
-                        for region in (stmt.then, stmt.orelse):
-                            if region.yields[k] in _computed(region):
+                needs = []
+                for region in (stmt.then, stmt.orelse):
+                    computed = _computed(region)
+                    need: set[Var] = set()
+                    for k, r in enumerate(stmt.results):
+                        if r in self.s and isinstance(region.yields[k], Var):
+                            if region.yields[k] in computed:
                                 self.mark(region.yields[k])
-                self.backward(stmt.then.body, set())
-                self.backward(stmt.orelse.body, set())
+                            else:
+                                need.add(region.yields[k])
+                    self.backward(region.body, set(), need)
+                    needs.append(need)
+                # whichever branch runs needs these: the `if` needs them
+                for v in needs[0] & needs[1]:
+                    if v in local:
+                        self.mark(v)
+                    else:
+                        outside.add(v)
             elif isinstance(stmt, (For, While)):
                 self.loop_backward(stmt, local)
+        if demands is not None:
+            demands |= outside
 
-    def op_backward(self, op: Op, local: set[Var]) -> None:
+    def op_backward(self, op: Op, local: set[Var], outside: set[Var]) -> None:
         spec = op.prim.spec
         if op.prim is Prim.SETITEM and isinstance(op.args[1], Var) and op.args[1] in local:
             # a value written into one entry of an array is a number
@@ -337,8 +359,11 @@ class _Pass:
             spec.elementwise and all(r in self.s for r in op.results))
         if needs:
             for a in op.args:
-                if isinstance(a, Var) and a in local:
-                    self.mark(a)
+                if isinstance(a, Var):
+                    if a in local:
+                        self.mark(a)
+                    else:
+                        outside.add(a)
 
     def loop_backward(self, stmt: For | While, local: set[Var]) -> None:
         first = 1 if isinstance(stmt, For) else 0
@@ -377,26 +402,62 @@ class _Pass:
             self.mark(stmt.body.yields[k])
 
 
-def _same_shapes(body: tuple[Stmt, ...], scalar: set[Var]) -> dict[Var, Var]:
+def _same_shapes(fn: Function, scalar: set[Var]) -> dict[Var, Var]:
     """Each elementwise result whose other operands are numbers is shaped like the one
-    operand that may not be (``2 * t`` like ``t``); straight-line code, any depth."""
+    operand that may not be (``2 * t`` like ``t``); straight-line code, any depth. Also
+    ``x[k:]`` like ``x[:-k]`` (both drop k entries of the first axis), and what a tape
+    gives back like what was pushed."""
     found: dict[Var, Var] = {}
+    ends: dict[tuple, tuple] = {}  # (x, k) -> (x[k:] or x[:-k], its pattern)
+
+    def root(v: object) -> object:
+        while v in found:
+            v = found[v]
+        return v
 
     def walk(stmts: tuple[Stmt, ...]) -> None:
         for stmt in stmts:
             if isinstance(stmt, Op) and len(stmt.results) == 1 \
                     and (stmt.prim.spec.elementwise or stmt.prim in _SAME_SHAPE):
-                arrays = {a for a in stmt.args
+                arrays = {root(a) for a in stmt.args
                           if not (isinstance(a, Const) or a in scalar)}
-                if len(arrays) == 1:
+                if len(arrays) == 1:  # the others are numbers, or shaped like it
                     (only,) = arrays
-                    if isinstance(only, Var):
+                    if isinstance(only, Var) and only != stmt.result:
                         found[stmt.result] = only
+            elif isinstance(stmt, Op) and stmt.prim is Prim.GETITEM:
+                _dropped_end(stmt, ends, found)
             for region in regions_of(stmt):
                 walk(region.body)
 
-    walk(body)
+    walk(fn.body)
+    try:
+        pairs = tapes.pairs(fn)
+    except UnsupportedSyntax:  # reported by the passes that need the pairing
+        pairs = {}
+    for op in pairs.values():
+        if op.prim is Prim.POP:
+            for popped, pushed in zip(op.results, pairs[id(op)].args[1:]):
+                if isinstance(pushed, Var) and popped != pushed:
+                    found.setdefault(popped, pushed)
     return found
+
+
+def _dropped_end(op: Op, ends: dict[tuple, tuple], found: dict[Var, Var]) -> None:
+    """``x[k:]`` and ``x[:-k]`` (k > 0 a literal) have one shape."""
+    pattern = dict(op.params)["index"].value
+    if len(op.args) != 2 or not isinstance(op.args[1], Const) \
+            or type(op.args[1].value) is not int or pattern not in ("_:", ":_"):
+        return
+    k = op.args[1].value if pattern == "_:" else -op.args[1].value
+    if k <= 0:
+        return
+    key = (op.args[0], k)
+    if key in ends:
+        if ends[key][1] != pattern:
+            found.setdefault(op.result, ends[key][0])
+    else:
+        ends[key] = (op.result, pattern)
 
 
 _SAME_SHAPE = {Prim.NP_COPY, Prim.NP_ZEROS_LIKE, Prim.NP_ONES_LIKE, Prim.SETITEM,

@@ -1,13 +1,16 @@
 """Simplification: constant folding and algebraic identities.
 
 Folds an op whose operands are all literals, and rewrites ``x*1``, ``1*x``, ``x/1``,
-``x+0``, ``0+x``, ``x-0``, ``0*x``, ``x*0``, ``x**1``, ``--x``, ``+x``. Zero follows the
-symbolic-zero convention of AD systems in derivative code: ``0*x`` is ``0`` even where IEEE
-arithmetic would give ``nan`` for an infinite ``x``; the primal's own values (``primal``)
-keep ``0*x``, so a derivative's value is always the function's. A temporary that becomes
-a literal or another value is replaced at its uses; a *named* value keeps its line
-(``dbdb = 1.0`` stays), so the names a reader follows survive, and a literal held in a
-named value is not propagated::
+``x+0``, ``0+x``, ``x-0``, ``0*x``, ``x*0``, ``x**1``, ``--x``, ``+x``, ``a + -t`` (as
+``a - t``), ``(2 * t) * 100.0`` (as ``200.0 * t``, when one factor is a power of two, so
+the product is exact) and ``c * g`` spread over an array's shape (``_unreduce``, the
+adjoint of ``np.sum``) and then multiplied by an array of that shape (as ``a * (c * g)``).
+Zero follows the symbolic-zero convention of AD systems in derivative code: ``0*x`` is
+``0`` even where IEEE arithmetic would give ``nan`` for an infinite ``x``; the primal's own
+values (``primal``) keep ``0*x``, so a derivative's value is always the function's. A
+temporary that becomes a literal or another value is replaced at its uses; a *named* value
+keeps its line (``dbdb = 1.0`` stays), so the names a reader follows survive, and a literal
+held in a named value is not propagated::
 
     %1 = sub 3 1            (gone)
     %2 = pow x %1     ->    %2 = pow x 2
@@ -81,6 +84,24 @@ def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var
     return tuple(body)
 
 
+def _fold(prim: Prim, a: Value, b: Value) -> Const | None:
+    """``a prim b`` of two literals, when it is a finite Python number."""
+    if not (isinstance(a, Const) and isinstance(b, Const)):
+        return None
+    if type(a.value) not in (int, float) or type(b.value) not in (int, float):
+        return None
+    value = prim.spec.evaluate(a.value, b.value)
+    return Const(value) if math.isfinite(value) else None
+
+
+def _power_of_two(c: Value) -> bool:
+    """Is ``c`` a literal ±2**k (scaling by it is exact)?"""
+    if not isinstance(c, Const) or type(c.value) not in (int, float) or c.value == 0 \
+            or not math.isfinite(c.value):
+        return False
+    return math.frexp(abs(c.value))[0] == 0.5
+
+
 @dataclass(frozen=True)
 class _Rewrite:
     prim: Prim
@@ -122,8 +143,25 @@ def _simplify(op: Op, defining: dict[Var, Op], known: _Facts) -> Value | _Rewrit
         for a, b in ((x, y), (y, x)):  # a * (g spread over a's shape) is a * g
             spread = defining.get(b) if isinstance(b, Var) else None
             if spread is not None and spread.prim is Prim.UNREDUCE and not spread.params \
-                    and facts.scalar(spread.args[0]) and facts.same(a, spread.args[1]):
-                return _Rewrite(Prim.MUL, (a, spread.args[0]))
+                    and facts.scalar(spread.args[0]):
+                if facts.same(a, spread.args[1]):
+                    return _Rewrite(Prim.MUL, (a, spread.args[0]))
+                if isinstance(a, Const) and op.result.is_temp:  # c * spread g: spread c * g
+                    g = spread.args[0]
+                    seed = defining.get(g) if isinstance(g, Var) else None
+                    if seed is not None and seed.prim is Prim.COPY and _is(seed.args[0], 1):
+                        g = Const(1.0)
+                    scaled = _fold(Prim.MUL, a, g)
+                    if scaled is not None:
+                        return _Rewrite(Prim.UNREDUCE, (scaled, spread.args[1]))
+        for a, b in ((x, y), (y, x)):  # (c1 * t) * c2 is (c1 * c2) * t, exactly
+            inner = defining.get(b) if isinstance(b, Var) and b.is_temp else None
+            if isinstance(a, Const) and inner is not None and inner.prim is Prim.MUL \
+                    and isinstance(inner.args[0], Const):
+                c1, t = inner.args
+                scale = _fold(Prim.MUL, c1, a)
+                if scale is not None and (_power_of_two(c1) or _power_of_two(a)):
+                    return _Rewrite(Prim.MUL, (scale, t))
         if ((_is(x, 0) and facts.scalar(y)) or (_is(y, 0) and facts.scalar(x))) \
                 and op.result.name not in known.primal:
             return Const(0.0)  # an array times 0 is still an array of zeros: kept
@@ -135,6 +173,10 @@ def _simplify(op: Op, defining: dict[Var, Op], known: _Facts) -> Value | _Rewrit
             return x
         if _is(x, 0):
             return y
+        for a, b in ((x, y), (y, x)):  # a + -t is a - t
+            negated = defining.get(b) if isinstance(b, Var) and b.is_temp else None
+            if negated is not None and negated.prim is Prim.NEG:
+                return _Rewrite(Prim.SUB, (a, negated.args[0]))
     if p is Prim.SUB and _is(args[1], 0):
         return args[0]
     if p is Prim.POW and _is(args[1], 1):

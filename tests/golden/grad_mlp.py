@@ -1,5 +1,10 @@
 def _unreduce(g, x, axis=None, keepdims=False):
     """g, the adjoint of a reduction of x over axis, broadcast back to the shape of x."""
+    if axis is None and type(g) is float and type(x) is np.ndarray \
+            and x.dtype == np.float64 and x.size <= 4096:
+        spread = np.full(x.shape, g)  # small: faster than np.broadcast_to's view, and
+        spread.flags.writeable = False  # read-only like it, so the code treats both alike
+        return spread
     x = np.asarray(x)
     if axis is not None and not keepdims and np.ndim(g) > 0:
         g = np.expand_dims(g, axis)
@@ -14,6 +19,8 @@ def _extremum_grad(g, r, x, axis=None, keepdims=False):
 
 def _unbroadcast(g, x):
     """g summed over the axes along which x was broadcast, so that it is shaped like x."""
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
+        return g  # the usual case, without np.shape's overhead
     shape = np.shape(x)
     if np.shape(g) == shape:
         return g
@@ -32,6 +39,8 @@ def _matmul_grad_a(g, a, b):
             return g * b
         return np.multiply.outer(g, b)
     if np.ndim(a) == 1:
+        if np.ndim(b) == 2:
+            return b @ g
         return _unbroadcast(np.einsum("...ij,...j->...i", b, g), a)
     return _unbroadcast(g @ np.swapaxes(b, -1, -2), a)
 
@@ -40,6 +49,8 @@ def _matmul_grad_b(g, a, b):
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:
             return g * a
+        if np.ndim(b) == 2:
+            return np.multiply.outer(a, g)
         return a[:, None] * np.expand_dims(g, -2)
     if np.ndim(b) == 1:
         return _unbroadcast(np.einsum("...i,...ij->...j", g, a), b)
