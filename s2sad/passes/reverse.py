@@ -526,12 +526,15 @@ class _Reverse:
         body = Region((index, *carried, *accumulators), tuple(adjoint), yields)
         build.stmts.append(For(results, start, stop, step, inits, body, stmt.loc,
                                reverse=reverse))
-        for k, r in zip(active, results):
-            self.accumulate(stmt.inits[k], r, scope, build)
+        # the accumulators first: they started from the adjoints before the loop, so an
+        # init the body also reads (`d = x * 2.0; for ...: d = d + x * 2.0` after cse, or
+        # `for v in x: x = x * v`) adds its carried adjoint to the complete sum
         for v, r in zip(outer, results[len(active):]):
             scope.adjoint[v] = r
             if not v.is_temp:
                 scope.named[v] = r
+        for k, r in zip(active, results):
+            self.accumulate(stmt.inits[k], r, scope, build)
         primal_region = Region(stmt.body.params, tuple(primal_body), stmt.body.yields)
         return dataclasses.replace(stmt, body=primal_region)
 
