@@ -1544,15 +1544,11 @@ class Outcome:
 # one of these symptoms is counted as that bug, and the program is still checked in
 # forward mode. Delete an entry when its regression passes.
 ZERO_ADJOINT = "zero-adjoint-is-a-number"
-READ_ONLY_ADJOINT = "callee-adjoint-written-in-place"
 KNOWN_BUGS = {
     # A loop body that overwrites a carried array without reading it (`for ...: a = y *
     # 2.0`) sets its adjoint to the number 0.0: grad returns 0.0 for an array input, or
     # the generated code fails on `0.0.T`, `0.0[i]`, `_unbroadcast(0.0, x)`...
     ZERO_ADJOINT: "test_overwritten_in_a_loop",
-    # The adjoint a helper's vjp returns can be a read-only broadcast (np.sum's); the
-    # caller writes into it in place (the adjoint of `w[0] = y`): ValueError.
-    READ_ONLY_ADJOINT: "test_adjoint_from_a_helper_written_in_place",
 }
 
 
@@ -1579,8 +1575,6 @@ def _known_bug(exc: BaseException, program: Program) -> str:
                     for frame in traceback.extract_tb(exc.__traceback__))
     if not generated:
         return ""
-    if isinstance(exc, ValueError) and "read-only" in str(exc) and "def h1(" in program.source:
-        return READ_ONLY_ADJOINT
     if any(isinstance(exc, kind) and text in str(exc) for kind, text in _ZERO_ADJOINT_SYMPTOMS) \
             and float_zero_adjoints(program):
         return ZERO_ADJOINT

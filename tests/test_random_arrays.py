@@ -222,10 +222,10 @@ def test_inactive_call_in_a_loop():
         """), (1.5,))
 
 
-@_xfail("the adjoint a helper's vjp returns (np.sum's, a read-only broadcast) is written "
-        "into in place by the caller, for the adjoint of `w[0] = y`: ValueError: assignment "
-        "destination is read-only (the same code inlined works)")
 def test_adjoint_from_a_helper_written_in_place():
+    """The adjoint a helper's vjp returns (np.sum's, a read-only broadcast) was written into
+    in place by the caller, for the adjoint of `w[0] = y`: ValueError: assignment
+    destination is read-only. The emitter now never writes into what a call returns."""
     check_against_differences(_module("""
         def total(u):
             return np.sum(u)
