@@ -513,9 +513,13 @@ class _Reverse:
         for k, g in zip(active, carried):
             self.accumulate(stmt.body.yields[k], g, inner, seeds)
         primal_body, adjoint = self.sweep(stmt.body.body, inner, recompute)
-        yields = tuple(inner.adjoint.get(params[k], ZERO) for k in active) + tuple(
-            inner.adjoint[v] for v in outer)
-        adjoint = seeds.stmts + list(dce.prune(tuple(adjoint), _vars(yields)))
+        fill = Builder(self.names)
+        yields = tuple(inner.adjoint[params[k]] if params[k] in inner.adjoint
+                       else self.overwritten(stmt, k, c, fill, indexed)
+                       for k, c in zip(active, carried))
+        yields += tuple(inner.adjoint[v] for v in outer)
+        adjoint = seeds.stmts + list(dce.prune(tuple(adjoint) + tuple(fill.stmts),
+                                               _vars(yields)))
         primal_body, adjoint = self.tape_through(primal_body, tuple(adjoint),
                                                  stmt.body.params)
         inits = tuple(grads) + tuple(scope.adjoint[v] if v in scope.adjoint
@@ -537,6 +541,16 @@ class _Reverse:
             self.accumulate(stmt.inits[k], r, scope, build)
         primal_region = Region(stmt.body.params, tuple(primal_body), stmt.body.yields)
         return dataclasses.replace(stmt, body=primal_region)
+
+    def overwritten(self, stmt: For | While, k: int, carried: Var, build: Builder,
+                    indexed: set[Var]) -> Value:
+        """The adjoint of carried value ``k`` at the start of an iteration whose body does
+        not read it (only overwrites it): a zero, shaped like the value then. That is the
+        shape of the adjoint carried in (the next iteration's) where the shapes analysis
+        proves the body keeps the shape, else the loop tapes the value for its shape."""
+        param = stmt.body.params[k + (1 if isinstance(stmt, For) else 0)]
+        like = carried if self.shapes.same(param, stmt.body.yields[k]) else param
+        return self.zero_of(param, build, indexed, like=like)
 
     def counted(self, stmt: While) -> tuple[While, Var]:
         """The loop with a trip counter carried along, and the counter's final value."""
