@@ -295,6 +295,11 @@ class _Liveness:
                 self.aliases.op(stmt)
                 if stmt.prim.spec.in_place:
                     self.in_place_ops.append((stmt, start))
+                    # printed as `x = old.copy(); x[i] += v`: v and i are read after x is
+                    # assigned, so x must not take their names
+                    after = self.tick()
+                    for v in stmt.args[1:]:
+                        self.use(v, after, loops)
                 continue
             self.aliases.join(stmt)
             if isinstance(stmt, If):

@@ -65,7 +65,6 @@ import hashlib
 import importlib.util
 import math
 import random
-import re
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -102,7 +101,6 @@ MAX_RETURNS = 2
 # (and delete these lines) when the regressions pass.
 BROADCAST_WRITES = True  # `w[0] = z` for a number z, `w[0:2] = v` (fixed in a5efb1a)
 REUSED_LOOP_NAMES = False  # `for v in x:` inside `for v in x:`
-SLICE_ITSELF_IN_LOOPS = False  # `for ...: u = u[::-1]`: reverse mode gives 0 (or fails)
 
 
 # --------------------------------------------------------------------------------------
@@ -804,9 +802,6 @@ class Generator:
         if shape is None:
             shape = self.pick(self.shapes())
         e = self.expr(shape, self.choose(4))
-        if self.in_loop() and not SLICE_ITSELF_IN_LOOPS and re.fullmatch(
-                rf"{name}\[.*\](\.copy\(\))?", e.text):
-            e = form("{0} * 0.5", e.shape, e.bound / 2, e)  # `* 1.0` is simplified away
         e = self.store(name, e)
         return [Line(indent, f"{name} = {e.text}", f"{name} = {e.probe}")]
 
