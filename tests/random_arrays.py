@@ -100,7 +100,6 @@ MAX_RETURNS = 2
 # out of the generated programs so that the random tests look for new bugs. Turn them on
 # (and delete these lines) when the regressions pass.
 BROADCAST_WRITES = True  # `w[0] = z` for a number z, `w[0:2] = v` (fixed in a5efb1a)
-REUSED_LOOP_NAMES = False  # `for v in x:` inside `for v in x:`
 
 
 # --------------------------------------------------------------------------------------
@@ -1152,6 +1151,13 @@ class Generator:
         self.nesting -= 1
         self.loop_locals.pop()
 
+    def reusable(self, name: str, item: Var) -> bool:
+        """May a nested loop bind ``name``, an enclosing loop's item, to ``item``? After it,
+        ``name`` holds its last item: a value the enclosing loop's bounds still cover."""
+        var = self.env.get(name)
+        return var is not None and var.kind == "value" and var.shape == item.shape \
+            and var.bound >= item.bound
+
     def for_loop(self, indent: int) -> list[Line]:
         index = INDICES[self.fors]
         kind = self.choose(5)
@@ -1171,8 +1177,11 @@ class Generator:
         elif kind == 3 and arrays:  # over an array's items, enumerate, zip
             name, var = self.pick(arrays)
             how = self.choose(3)
-            depth = 0 if REUSED_LOOP_NAMES else self.fors
-            item = (("elt", "elt2", "elt3")[depth], Var(var.shape[1:], var.bound))
+            depth = self.fors
+            item_var = Var(var.shape[1:], var.bound)
+            if depth and how < 2 and self.reusable("elt", item_var) and self.chance(2):
+                depth = 0  # `for elt in x:` inside `for elt in x:` (elt is then the last)
+            item = (("elt", "elt2", "elt3")[depth], item_var)
             if how == 0:
                 head, bounds = name, None
             elif how == 1:

@@ -344,9 +344,11 @@ def test_loop_slicing_an_array_into_itself(body: str, args: tuple):
     check_against_differences(_module(body), args)
 
 
-@_xfail("a loop variable reused by a nested loop (`for v in x: for v in x: ...` then "
-        "reading v) is refused: UndefinedName, `v` is assigned only inside the loop")
 def test_nested_loops_reusing_the_loop_variable():
+    """A loop variable reused by a nested loop (`for v in x: for v in x: ...` then reading
+    v) was refused: UndefinedName. A loop now carries its variable when it was bound
+    before: after the loop it holds the last item, or its old value if the loop ran no
+    trips, as in Python."""
     check_against_differences(_module("""
         def f(x):
             s = 0.0
@@ -356,6 +358,33 @@ def test_nested_loops_reusing_the_loop_variable():
                 s = s * v
             return s
         """), (np.array([1.0, 2.0]),))
+    for trips in ("len(x) - 1", "len(x) - 3"):  # i is 1 after the loop, or still 7
+        check_against_differences(_module(f"""
+            def f(x):
+                i = 7
+                s = x[2]
+                for i in range({trips}):
+                    s = s + x[i]
+                return s * (i + 1)
+            """), (np.array([1.0, 2.0, 3.0]),))
+
+
+def test_loop_variable_after_a_break_is_refused():
+    """After a `break`, Python's loop variable keeps the item it broke at, but the lowered
+    loop runs its remaining iterations as no-ops that still bind it: s2sad gave 3.0 for
+    4.0 here. Reading it after such a loop is a located error."""
+    f = ra.load(_module("""
+        def f(x):
+            v = 0.5
+            for v in x:
+                v = v * 2.0
+                if v > 3.0:
+                    break
+            return v
+        """)).f
+    with pytest.raises(s2sad.CompileError) as info:
+        s2sad.grad(f)
+    assert info.value.lineno == 12 and "`break`" in info.value.message
 
 
 ALIASING = (
