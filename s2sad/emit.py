@@ -312,6 +312,11 @@ class _Liveness:
                 self.aliases.op(stmt)
                 if stmt.prim.spec.in_place:
                     self.in_place_ops.append((stmt, start))
+                    # printed as `x = old.copy(); x[i] += v`: v and i are read after x is
+                    # assigned, so x must not take their names
+                    after = self.tick()
+                    for v in stmt.args[1:]:
+                        self.use(v, after, loops)
                 continue
             self.aliases.join(stmt)
             if isinstance(stmt, If):
@@ -350,8 +355,9 @@ class _Aliases:
 
     A copy, a view (``x.T``, ``x[1:]``, ``reshape``), a container and its items, a loop's
     carried value in all its forms, an ``if``'s results and what its branches yield: each
-    may be the very object of another value. A class is *foreign* when the caller owns it
-    (a parameter, a global) or the tape holds it; foreign storage is never overwritten.
+    may be the very object of another value, and so may a call's results of its arguments.
+    A class is *foreign* when the caller owns it (a parameter, a global), the tape holds it,
+    or a call returned it (it may be read-only); foreign storage is never overwritten.
     """
 
     _VIEWS = {Prim.COPY, Prim.T, Prim.NP_TRANSPOSE, Prim.NP_RESHAPE, Prim.NP_RAVEL,
@@ -444,6 +450,12 @@ class _Aliases:
         elif op.prim is Prim.CHECKPOINTED:  # may hand back what it was given
             for v in (*op.args, *op.results):
                 self.foreign(v)
+        elif op.prim is Prim.CALL:
+            # a user function may return an argument, a view of one, or a read-only
+            # broadcast (the adjoint of np.sum in a vjp): its results are not ours to write
+            self.union(*op.results, *op.args)
+            for r in op.results:
+                self.foreign(r)
         for r in op.results:
             self._key(r)
 

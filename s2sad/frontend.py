@@ -118,6 +118,7 @@ class _Lowerer:
         # show the write, s2sad does not: name -> (why, the value it must still hold)
         self.stale: dict[str, tuple[str, object]] = {}
         self.pending_items: list[tuple] = []  # a loop's items, read first in its body
+        self.breaking: list[gast.For] = []  # loops that may end with `break`
 
     # --- the function ---------------------------------------------------------------
 
@@ -125,6 +126,9 @@ class _Lowerer:
         node = self.src.node
         params = self.params(node.args)
         taken = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+        # loops that may end with `break` (before their desugaring hides it)
+        self.breaking = [n for n in gast.walk(node) if isinstance(n, gast.For)
+                         and jumps.breaks(n)]
         body = jumps.desugar(list(node.body), taken)
         self.locals = _assigned_names(node)  # the flags the desugaring added are locals too
         out = self.block(body)
@@ -295,6 +299,12 @@ class _Lowerer:
                     f"must return a value, the same number of values each time)")
         assigned = [n for n in _assigned_in(node.body) if n not in self.stacks]
         carried = [n for n in assigned if n in self.env]
+        targets = _targets(node.target) if isinstance(node, gast.For) else []
+        breaks = any(n is node for n in self.breaking)
+        if breaks:  # each iteration binds its variable anew: none flows to the next
+            carried = [n for n in carried if n not in targets]
+        else:  # after the loop, its variable holds the last item, or what it held before
+            carried += [n for n in targets if n in self.env and n not in carried]
         inits = tuple(self.env[n] for n in carried)
         loc = self.src.loc(node)
         checkpoint = _checkpoint_directive(self.src, loc)
@@ -331,6 +341,12 @@ class _Lowerer:
                 self.partial[name] = (f"is assigned only inside the loop at line "
                                       f"{loc.lineno}, so it is unset when the loop does not "
                                       f"run; assign it before the loop")
+                if breaks and name in targets:
+                    self.partial[name] = (
+                        f"is the variable of the loop at line {loc.lineno}, which may end "
+                        f"with `break`; s2sad runs the iterations after a `break` as "
+                        f"no-ops that still bind `{name}`, so it does not keep its value "
+                        f"at the `break`: copy it into another name before the `break`")
         self.env.update(zip(carried, results))
 
     def loop_body(self, statements: list[gast.stmt], carried: list[str],

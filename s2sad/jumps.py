@@ -56,6 +56,11 @@ def _jumps(stmts: list[gast.stmt]) -> set[type]:
     return found
 
 
+def breaks(loop: gast.For | gast.While) -> bool:
+    """Whether ``loop`` may end with a ``break`` of its own (call before ``desugar``)."""
+    return gast.Break in _jumps(loop.body)
+
+
 class _Flags:
     def __init__(self, taken: set[str], kinds: set[type], returns: int) -> None:
         def fresh(base: str) -> str:

@@ -529,9 +529,13 @@ class _Reverse:
         for k, g in zip(active, carried):
             self.accumulate(stmt.body.yields[k], g, inner, seeds)
         primal_body, adjoint = self.sweep(stmt.body.body, inner, recompute)
-        yields = tuple(inner.adjoint.get(params[k], ZERO) for k in active) + tuple(
-            inner.adjoint[v] for v in outer)
-        adjoint = seeds.stmts + list(dce.prune(tuple(adjoint), _vars(yields)))
+        fill = Builder(self.names)
+        yields = tuple(inner.adjoint[params[k]] if params[k] in inner.adjoint
+                       else self.overwritten(stmt, k, c, fill, indexed)
+                       for k, c in zip(active, carried))
+        yields += tuple(inner.adjoint[v] for v in outer)
+        adjoint = seeds.stmts + list(dce.prune(tuple(adjoint) + tuple(fill.stmts),
+                                               _vars(yields)))
         primal_body, adjoint = self.tape_through(primal_body, tuple(adjoint),
                                                  stmt.body.params)
         inits = tuple(grads) + tuple(scope.adjoint[v] if v in scope.adjoint
@@ -542,12 +546,15 @@ class _Reverse:
         body = Region((index, *carried, *accumulators), tuple(adjoint), yields)
         build.stmts.append(For(results, start, stop, step, inits, body, stmt.loc,
                                reverse=reverse))
-        for k, r in zip(active, results):
-            self.accumulate(stmt.inits[k], r, scope, build)
+        # the accumulators first: they started from the adjoints before the loop, so an
+        # init the body also reads (`d = x * 2.0; for ...: d = d + x * 2.0` after cse, or
+        # `for v in x: x = x * v`) adds its carried adjoint to the complete sum
         for v, r in zip(outer, results[len(active):]):
             scope.adjoint[v] = r
             if not v.is_temp:
                 scope.named[v] = r
+        for k, r in zip(active, results):
+            self.accumulate(stmt.inits[k], r, scope, build)
         primal_region = Region(stmt.body.params, tuple(primal_body), stmt.body.yields)
         return dataclasses.replace(stmt, body=primal_region)
 
@@ -600,6 +607,16 @@ class _Reverse:
             self.accumulate(inits[k] if k < len(carried) else invariants[k - len(carried)],
                             r, scope, build)
         return stmt
+
+    def overwritten(self, stmt: For | While, k: int, carried: Var, build: Builder,
+                    indexed: set[Var]) -> Value:
+        """The adjoint of carried value ``k`` at the start of an iteration whose body does
+        not read it (only overwrites it): a zero, shaped like the value then. That is the
+        shape of the adjoint carried in (the next iteration's) where the shapes analysis
+        proves the body keeps the shape, else the loop tapes the value for its shape."""
+        param = stmt.body.params[k + (1 if isinstance(stmt, For) else 0)]
+        like = carried if self.shapes.same(param, stmt.body.yields[k]) else param
+        return self.zero_of(param, build, indexed, like=like)
 
     def counted(self, stmt: While) -> tuple[While, Var]:
         """The loop with a trip counter carried along, and the counter's final value."""
