@@ -372,6 +372,7 @@ class _Aliases:
         self.outside: set[Var] = set()
         self.facts = facts  # a number shares no storage with anything
         self.holders: dict[Var, set[Var]] = {}  # item -> containers holding it
+        self.items: dict[Var, set[Var]] = {}  # list or tuple -> the items it may hold
 
     def find(self, v: Var) -> Var:
         root = v
@@ -423,6 +424,9 @@ class _Aliases:
                 for c in holders]
 
     def op(self, op: Op) -> None:
+        if op.prim is Prim.GETITEM and any(self.is_foreign(item) for item in
+                                           self.items.get(op.args[0], ())):
+            self.foreign(op.result)  # an item of a container may be one a call returned
         if op.prim is Prim.GETITEM and dict(op.params).get("copy", Const(False)).value:
             pass
         elif op.prim is Prim.GETITEM and self.facts is not None \
@@ -438,6 +442,11 @@ class _Aliases:
             for item in items:
                 if isinstance(item, Var) and not self.number(item):
                     self.holders.setdefault(item, set()).update(op.results)
+            held = set(self.items.get(op.args[0], ())) if op.prim in (
+                Prim.APPEND, Prim.SETITEM) and op.args else set()
+            held.update(item for item in items if isinstance(item, Var))
+            for r in op.results:
+                self.items[r] = held
         elif op.prim in self._VIEWS:
             self.union(*op.results, op.args[0])
             if op.prim in self._READ_ONLY:  # np.broadcast_to gives a read-only view

@@ -143,3 +143,28 @@ def test_nested_functions_and_lambdas_are_located_errors():
     with pytest.raises(s2sad.CompileError) as info:
         s2sad.grad(lambda_callee)
     assert "lambda" in str(info.value) and info.value.lineno is not None
+
+
+def _pair_with_a_broadcast(u, scale=0.5):
+    return scale + np.mean(u), np.broadcast_to(scale, (2,)) * 1.0
+
+
+def _writes_into_an_item_of_a_returned_tuple(y):
+    c, t = _pair_with_a_broadcast(y / 3)
+    w = _pair_with_a_broadcast(t, scale=np.tanh(c))[1].copy()
+    w[0] = 2.0 * c
+    return np.sum(w * w) + c
+
+
+def test_an_item_of_a_tuple_a_call_returned_is_not_written_in_place():
+    """Found by random programs: ``x * 1.0`` folds away, so the callee returns NumPy's
+    read-only broadcast; the jvp wrote ``w[0] = ...`` into it (ValueError), because an
+    item read from a tuple did not count as what the call returned."""
+    from .oracles import directional_derivative
+
+    f = _writes_into_an_item_of_a_returned_tuple
+    y, v = np.array([0.3, 0.7]), np.array([1.0, -0.5])
+    value, tangent = s2sad.jvp(f)(y, v)
+    assert value == pytest.approx(f(y), rel=1e-12)
+    assert tangent == pytest.approx(float(directional_derivative(f, [y], [v])), rel=1e-6)
+    assert array_close(s2sad.grad(f)(y), array_gradient(f, [y], 0))
