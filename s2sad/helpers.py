@@ -23,6 +23,11 @@ def _zeros_like(x):
     return np.zeros_like(x)[()]
 
 
+def _is_array(x):
+    """Whether x is a NumPy array: `x += y` writes into it (and into every name for it)."""
+    return isinstance(x, np.ndarray)
+
+
 def _unbroadcast(g, x):
     """g summed over the axes along which x was broadcast, so that it is shaped like x."""
     shape = np.shape(x)
@@ -351,6 +356,7 @@ def _digamma(x):
 # name -> (helpers it calls, modules it needs)
 DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_zeros_like": ((), ("np",)),
+    "_is_array": ((), ("np",)),
     "_unbroadcast": ((), ("np",)),
     "_broadcast_like": ((), ("np",)),
     "_unreduce": ((), ("np",)),
