@@ -111,8 +111,20 @@ class _Lowerer:
                        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
                        and n.func.attr == "pop" and isinstance(n.func.value, gast.Name)}
         # names sharing storage (y = x, a = y[1:], a = y.T): name -> {other: (how, the
-        # value the name held then)}
-        self.links: dict[str, dict[str, tuple[str, object]]] = {}
+        # value the name held then, whether the two name the same array, not a view)}
+        self.links: dict[str, dict[str, tuple[str, object, bool]]] = {}
+        # the loops around the code being lowered: (names each carries, names its body
+        # assigns)
+        self.frames: list[tuple[set[str], set[str]]] = []
+        # names that may be a view of another (y = x[0], a row when x has two dimensions):
+        # name -> {other: (how other relates to name, the values other and name held
+        # then)}; a write into name reaches other, not the other way round (y may be a
+        # number, and then `t = w[0]; w[0] = w[1]; w[1] = t` must work)
+        self.may_view: dict[str, dict[str, tuple[str, object, object, Op | None]]] = {}
+        # values known to be numbers (Python's or NumPy's scalars, never arrays: `+=` on
+        # them writes into nothing): literals, math functions, arithmetic on numbers
+        self.numbers: set[Var] = set()
+        self.same: dict[Var, Value] = {}  # a loop's params and results -> its init
         self.comprehensions = 0
         # names read after a name sharing their storage was written into: Python would
         # show the write, s2sad does not: name -> (why, the value it must still hold)
@@ -298,6 +310,10 @@ class _Lowerer:
                     f"this `{what}` cannot be turned into a flag (every `return` in a loop "
                     f"must return a value, the same number of values each time)")
         assigned = [n for n in _assigned_in(node.body) if n not in self.stacks]
+        for name in _augmented_in(node.body):  # `a += y` may change the names for a's array
+            for other in [name, *(other for other, _, _, _ in self.sharing(name))]:
+                if other not in assigned:
+                    assigned.append(other)
         carried = [n for n in assigned if n in self.env]
         targets = _targets(node.target) if isinstance(node, gast.For) else []
         breaks = any(n is node for n in self.breaking)
@@ -308,31 +324,33 @@ class _Lowerer:
         inits = tuple(self.env[n] for n in carried)
         loc = self.src.loc(node)
         checkpoint = _checkpoint_directive(self.src, loc)
+        stale_before = dict(self.stale)
         if isinstance(node, gast.For):
             start, stop, step, reverse, sequences = self.iteration(node)
             counter = node.target.id if isinstance(node.target, gast.Name) and not sequences \
                 else "_"
             index = self.names.fresh(counter)
-            params = tuple(self.names.fresh(n) for n in carried)
+            self.numbers.add(index)  # range's items, or the positions in the sequences
+            params = self.carries(carried, inits)
             prologue = self.unpack_items(node, index, sequences)
             body, yields = self.loop_body(prologue + list(node.body), carried, params,
                                           {counter: index} if not sequences else {})
-            results = tuple(self.names.fresh(n) for n in carried)
+            results = self.carries(carried, inits)
             self.body.append(For(results, start, stop, step, inits,
                                  Region((index, *params), body, yields), loc, reverse,
                                  checkpoint))
             assigned = [*_targets(node.target), *assigned]
         else:
-            cond_params = tuple(self.names.fresh(n) for n in carried)
+            cond_params = self.carries(carried, inits)
             saved_body, saved_env = self.body, dict(self.env)
             self.body = []
             self.env.update(zip(carried, cond_params))
             test = self.expr(node.test)
             cond = Region(cond_params, tuple(self.body), (test,))
             self.body, self.env = saved_body, saved_env
-            params = tuple(self.names.fresh(n) for n in carried)
+            params = self.carries(carried, inits)
             body, yields = self.loop_body(node.body, carried, params, {})
-            results = tuple(self.names.fresh(n) for n in carried)
+            results = self.carries(carried, inits)
             self.body.append(While(results, inits, cond, Region(params, body, yields), loc,
                                    checkpoint))
         for name in assigned:
@@ -347,7 +365,31 @@ class _Lowerer:
                         f"with `break`; s2sad runs the iterations after a `break` as "
                         f"no-ops that still bind `{name}`, so it does not keep its value "
                         f"at the `break`: copy it into another name before the `break`")
+        self.stale_next_trip(node, stale_before)
         self.env.update(zip(carried, results))
+
+    def carries(self, names: list[str], inits: tuple[Value, ...]) -> tuple[Var, ...]:
+        """Fresh values for a loop's carried ``names``; links see each as its init."""
+        fresh = tuple(self.names.fresh(n) for n in names)
+        for var, init in zip(fresh, inits):
+            if isinstance(init, Var):
+                self.same[var] = self.same.get(init, init)
+        return fresh
+
+    def stale_next_trip(self, node: gast.For | gast.While, before: dict) -> None:
+        """A name the loop body made stale (an array it shares was written into) and that
+        still holds what it held at the start of the body: the next trip reads the stale
+        value wherever the body (or the loop's test, or the sequence walked) reads it."""
+        for name, (why, value) in self.stale.items():
+            if before.get(name) == (why, value) or self.held(name) != value:
+                continue
+            parts = [*node.body, node.test if isinstance(node, gast.While) else node.iter]
+            reads = [n for part in parts for n in gast.walk(part) if isinstance(n, gast.Name)
+                     and n.id == name and isinstance(n.ctx, gast.Load)]
+            if reads:
+                first = min(reads, key=lambda n: (n.lineno, n.col_offset))
+                raise self.src.error(errors.UnsupportedSyntax, first,
+                                     f"{why} (on the loop's next trip)")
 
     def loop_body(self, statements: list[gast.stmt], carried: list[str],
                   params: tuple[Var, ...], extra: dict[str, Var]
@@ -356,6 +398,7 @@ class _Lowerer:
         self.body = []
         self.env.update(zip(carried, params))
         self.env.update(extra)
+        self.frames.append((set(carried), set(_assigned_in(statements))))
         for value, name, position in self.pending_items:
             var = self.names.fresh(name)
             if value == "counter":
@@ -369,6 +412,7 @@ class _Lowerer:
             self.statement(stmt)
         body, yields = tuple(self.body), tuple(self.env[n] for n in carried)
         self.body, self.env = saved_body, saved_env
+        self.frames.pop()
         return body, yields
 
     def iteration(self, node: gast.For) -> tuple:
@@ -514,11 +558,7 @@ class _Lowerer:
                     "once (`x[i, j] += v`) or name the part first")
             if not isinstance(target, gast.Name):
                 raise unsupported(self.src, target)
-            combined = gast.BinOp(left=gast.Name(target.id, gast.Load(), None, None),
-                                  op=stmt.op, right=stmt.value)
-            gast.copy_location(combined, stmt)
-            gast.copy_location(combined.left, target)
-            self.assign([target], combined)
+            self.augmented(stmt)
         elif isinstance(stmt, gast.Expr):
             if _is_docstring(stmt):
                 return
@@ -607,7 +647,19 @@ class _Lowerer:
                           base, f"has a view `{target.id}` (line {line})")
             elif isinstance(value, gast.Name) and value.id in self.env:
                 self.link(target.id, f"names the same array as `{value.id}` (line {line})",
-                          value.id, f"names the same array as `{target.id}` (line {line})")
+                          value.id, f"names the same array as `{target.id}` (line {line})",
+                          same=True)
+            elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+                    and value.value.id in self.env and var not in self.numbers:
+                base = value.value.id  # x[0] is a row of x when x has two dimensions
+                last = self.body[-1]
+                read = last if isinstance(last, Op) and last.prim is Prim.GETITEM \
+                    and last.results == (var,) else None
+                self.may_view.setdefault(target.id, {})[base] = (
+                    f"may have a view `{target.id}` (line {line})", self.held(base),
+                    self.held(target.id), read)
+            else:
+                self.call_links([target.id], value)
         elif isinstance(target, (gast.Tuple, gast.List)):
             starred = next((t for t in target.elts if isinstance(t, gast.Starred)), None)
             if starred is not None:
@@ -629,6 +681,9 @@ class _Lowerer:
                 named = tuple(self.names.fresh(t.id) for t in target.elts)
                 self.body[-1] = Op(named, op.prim, op.args, op.params, op.loc)
                 self.env.update((t.id, v) for t, v in zip(target.elts, named))
+                for t in target.elts:
+                    self.rebound(t.id)
+                self.call_links([t.id for t in target.elts], value)
                 return
             if not isinstance(value, (gast.Tuple, gast.List)):  # a, b = pair: index it
                 whole = self.expr(value)
@@ -661,30 +716,144 @@ class _Lowerer:
         else:
             raise unsupported(self.src, target)
 
-    def link(self, a: str, a_is: str, b: str, b_is: str) -> None:
-        """``a`` and ``b`` share storage (a copy of the name, or a view), for as long as
-        ``a`` holds the value it holds now (links remember it)."""
-        self.links.setdefault(a, {})[b] = (a_is, self.env.get(a))
-        self.links.setdefault(b, {})[a] = (b_is, self.env.get(b))
+    def link(self, a: str, a_is: str, b: str, b_is: str, same: bool = False) -> None:
+        """``a`` and ``b`` share storage (``same``: the same array; else one may be a view
+        of the other), for as long as both hold the values they hold now."""
+        self.links.setdefault(a, {})[b] = (a_is, self.held(a), same)
+        self.links.setdefault(b, {})[a] = (b_is, self.held(b), same)
+
+    def held(self, name: str) -> object:
+        """The value ``name`` holds, as links and stale reads compare it: a loop's carried
+        value counts as its value before the loop (the very object, on the first trip or
+        when the loop runs none)."""
+        value = self.env.get(name)
+        return self.same.get(value, value) if isinstance(value, Var) else value
+
+    def call_links(self, targets: list[str], node: gast.expr) -> None:
+        """``targets = g(...)``, a user function's results: each shares storage with the
+        names passed to ``g`` whose array it may return (or a view of it)."""
+        if not (isinstance(node, gast.Call) and not self.is_local(node.func)):
+            return
+        callee = self.resolve_callee_or_none(node.func)
+        if not isinstance(callee, (types.FunctionType, StaticFunction)) \
+                or _generated_helper(callee) is not None:
+            return
+        name = callee.name if isinstance(callee, StaticFunction) else callee.__name__
+        if prim_of_callable(callee) is not None or name not in self.callees:
+            return  # np.ones is a Python function too
+        fn = self.callees[name].fn
+        positions = {p.var.name: k for k, p in enumerate(fn.params)}
+        passed = [(k, a) for k, a in enumerate(node.args)]
+        passed += [(positions[k.arg], k.value) for k in node.keywords if k.arg in positions]
+        returned = _returned_params(fn)
+        if len(targets) == 1:  # the whole result (a tuple holds each of its values)
+            returned = [set().union(*returned)]
+        line = self.src.loc(node).lineno
+        for target, params in zip(targets, returned):
+            for k, arg in passed:
+                base = arg.id if isinstance(arg, gast.Name) else _view_base(arg)
+                if k in params and base is not None and base in self.env and base != target:
+                    self.link(target, f"may be the array `{base}` passed to `{name}` (line "
+                              f"{line}), which may return it", base,
+                              f"was passed to `{name}`, which may return it as `{target}` "
+                              f"(line {line})")
 
     def rebound(self, name: str) -> None:
         """``name`` now holds a new value: it shares storage with nothing."""
         self.stale.pop(name, None)
+        self.may_view.pop(name, None)
         for other in self.links.pop(name, {}):
             self.links.get(other, {}).pop(name, None)
 
-    def written(self, name: str, at: gast.AST) -> None:
-        """A write into ``name``: whatever shares its storage, read later, would see it in
-        Python but not in s2sad, which keeps values apart; such reads become errors."""
+    def sharing(self, name: str) -> list[tuple[str, str, object, bool]]:
+        """The names that still share storage with ``name`` (through copies of the name and
+        views, transitively), each with how it relates to its neighbour, its value, and
+        whether it names the very array ``name`` does."""
+        found: list[tuple[str, str, object, bool]] = []
+        seen, frontier = {name}, [(name, True)]
+        while frontier:
+            current, same_path = frontier.pop(0)
+            edges = [(o, *self.links[o][current]) for o in self.links.get(current, {})
+                     if self.links[current][o][1] == self.held(current)]
+            edges += [(o, how, value, False) for o, (how, value, held, _) in self.may_view.get(
+                current, {}).items() if held == self.held(current)]
+            for other, relation, value, same in edges:
+                if other in seen or self.held(other) != value:
+                    continue  # `other` was bound to something else since
+                seen.add(other)
+                frontier.append((other, same_path and same))
+                found.append((other, relation, value, same_path and same))
+        return found
+
+    def updatable(self, name: str) -> bool:
+        """Can a new value of ``name`` be bound here and seen after the enclosing loops?
+        (Each carries it, or it is local to one of them.)"""
+        for carried, local in reversed(self.frames):
+            if name not in carried:
+                return name in local
+        return True
+
+    def augmented(self, stmt: gast.AugAssign) -> None:
+        """``a += y`` (any operator) on a name: ``a = a + y``. When ``a`` holds an array,
+        Python writes into it, so the names for that array hold the sum too: each becomes
+        ``a`` if ``_is_array(a)`` before the write, else keeps its value. Views of the
+        array, read later, are errors (``written``)."""
+        target = stmt.target
+        old = self.env.get(target.id)
+        shared: list[str] = []
+        if isinstance(old, Var) and old not in self.numbers:  # may be an array
+            shared = self.written(target.id, stmt, _op_symbol(stmt.op))
+        test = self.emit(Prim.IS_ARRAY, (old,), stmt) if shared else None
+        views = dict(self.may_view.get(target.id, {}))  # assigning forgets them
+        combined = gast.BinOp(left=gast.Name(target.id, gast.Load(), None, None),
+                              op=stmt.op, right=stmt.value)
+        gast.copy_location(combined, stmt)
+        gast.copy_location(combined.left, target)
+        self.assign([target], combined)
+        line = self.src.loc(stmt).lineno
+        for other in shared:
+            new, value = self.names.fresh(other), self.env[target.id]
+            then: tuple[Stmt, ...] = ()
+            read = views.get(other, (None,) * 4)[3]
+            if read is not None:  # a = x[i]: an array then is a row of x, written back
+                value = self.names.fresh(other)
+                then = (Op((value,), Prim.SETITEM, (self.env[other], self.env[target.id],
+                                                    *read.args[1:]),
+                           read.params, self.src.loc(stmt)),)
+            self.body.append(If((new,), test, Region((), then, (value,)),
+                                Region((), (), (self.env[other],)), self.src.loc(stmt)))
+            self.env[other] = new
+            if read is None:
+                self.link(target.id, f"names the same array as `{other}` (line {line})",
+                          other, f"names the same array as `{target.id}` (line {line})",
+                          same=True)
+
+    def written(self, name: str, at: gast.AST, op: str = "") -> list[str]:
+        """A write into ``name`` (``op``: by ``name op= ...``): whatever shares its storage,
+        read later, would see it in Python but not in s2sad, which keeps values apart; such
+        reads become errors. For ``op``, the names for the very same array that can take
+        the new value instead are returned (``augmented`` binds them)."""
         line = self.src.loc(at).lineno
-        for other in self.links.get(name, {}):
-            relation, value = self.links[other][name]  # how `other` relates to `name`
-            if self.env.get(other) != value:
-                continue  # `other` was bound to something else since
-            self.stale[other] = (
-                f"`{other}` {relation}, and `{name}` was written into at line {line}: "
-                f"Python shows that write through `{other}`, s2sad keeps the two apart; "
-                f"make `{other}` a copy (`.copy()`) where it is made", value)
+        shared = []
+        direct = self.may_view.get(name, {})
+        for other, relation, value, same in self.sharing(name):
+            item = other in direct and direct[other][2] == self.held(name) \
+                and direct[other][3] is not None
+            if op and (same or item) and self.updatable(other):
+                shared.append(other)
+                continue
+            if op:
+                what = (f"`{name} {op}= ...` at line {line} writes into the array `{name}` holds "
+                        f"(if it holds one): Python shows that write through `{other}`, "
+                        f"s2sad reads it as `{name} = {name} {op} ...`; write that if "
+                        f"`{other}` should not change, or make a copy (`.copy()`) where "
+                        f"`{name}` gets its array")
+            else:
+                what = (f"`{name}` was written into at line {line}: Python shows that write "
+                        f"through `{other}`, s2sad keeps the two apart; make `{other}` a "
+                        f"copy (`.copy()`) where it is made")
+            self.stale[other] = (f"`{other}` {relation}, and {what}", value)
+        return shared
 
     def scatter_add(self, call: gast.expr, stmt: gast.stmt) -> bool:
         """``np.add.at(g, index, v)``, which generated code writes for an index that may
@@ -762,7 +931,15 @@ class _Lowerer:
              into: Var | None = None, params: tuple = ()) -> Var:
         result = into if into is not None else self.names.temp()
         self.body.append(Op((result,), prim, args, params, self.src.loc(node)))
+        if prim.value.startswith("math.") or prim in _NUMBER_RESULTS or (
+                prim in _NUMBERS_FROM_NUMBERS and all(map(self.is_number, args))):
+            self.numbers.add(result)
         return result
+
+    def is_number(self, value: Value) -> bool:
+        if isinstance(value, Const):
+            return isinstance(value.value, (bool, int, float))
+        return isinstance(value, Global) or value in self.numbers
 
     def value_of(self, node: gast.expr, into: Var | None) -> Value:
         if isinstance(node, gast.Constant):
@@ -988,7 +1165,7 @@ class _Lowerer:
         return link(0, left, into)
 
     def load_name(self, node: gast.Name) -> Value:
-        if node.id in self.stale and self.env.get(node.id) == self.stale[node.id][1]:
+        if node.id in self.stale and self.held(node.id) == self.stale[node.id][1]:
             raise self.src.error(errors.UnsupportedSyntax, node, self.stale[node.id][0])
         if node.id in self.env:
             return self.env[node.id]
@@ -1302,6 +1479,56 @@ def _source_key(src: SourceFunction) -> tuple[str, str, int]:
     """Which function a source is: its file, name and the line of its ``def``."""
     return (src.filename, src.node.name, src.first_line + src.node.lineno - 1)
 
+
+def _returned_params(fn: Function) -> list[set[int]]:
+    """For each value ``fn`` returns, the positions of the parameters whose storage it may
+    share: it may be the parameter, a view of it, or hold it (a copy of the name, a slice,
+    a transpose, a container, a join of branches or loop iterations, another call)."""
+    shares: dict[Var, set[int]] = {p.var: {k} for k, p in enumerate(fn.params)}
+
+    def of(*values: Value) -> set[int]:
+        return {k for v in values if isinstance(v, Var) for k in shares.get(v, ())}
+
+    def walk(body: tuple[Stmt, ...]) -> None:
+        for stmt in body:
+            if isinstance(stmt, Op):
+                if stmt.prim in _SHARING:
+                    shares.update((r, of(*stmt.args)) for r in stmt.results)
+            elif isinstance(stmt, If):
+                walk(stmt.then.body)
+                walk(stmt.orelse.body)
+                shares.update((r, of(stmt.then.yields[k], stmt.orelse.yields[k]))
+                              for k, r in enumerate(stmt.results))
+            else:  # an iteration holds what the one before yields: to a fixed point
+                params = [stmt.body.params[1 if isinstance(stmt, For) else 0:]]
+                regions = [stmt.body] + ([stmt.cond] if isinstance(stmt, While) else [])
+                params += [stmt.cond.params] if isinstance(stmt, While) else []
+                before = None
+                while before != [shares.get(p) for ps in params for p in ps]:
+                    before = [shares.get(p) for ps in params for p in ps]
+                    for ps in params:
+                        shares.update((p, of(stmt.inits[k], stmt.body.yields[k]))
+                                      for k, p in enumerate(ps))
+                    for region in regions:
+                        walk(region.body)
+                shares.update((r, of(stmt.inits[k], stmt.body.yields[k]))
+                              for k, r in enumerate(stmt.results))
+
+    walk(fn.body)
+    return [of(v) for v in out_values(fn.out)]
+
+
+# what shares storage with its operands (a view, the same array, a container of it)
+_SHARING = {Prim.COPY, Prim.T, Prim.NP_TRANSPOSE, Prim.NP_RESHAPE, Prim.NP_RAVEL,
+            Prim.GETITEM, Prim.NP_EXPAND_DIMS, Prim.NP_SQUEEZE, Prim.NP_BROADCAST_TO,
+            Prim.NP_ASARRAY, Prim.SETITEM, Prim.INDEX_ADD, Prim.APPEND, Prim.TUPLE,
+            Prim.LIST, Prim.CALL}
+# results that are numbers (never arrays), and those that are when their operands are
+_NUMBER_RESULTS = {Prim.LEN, Prim.FLOAT, Prim.INT, Prim.NDIM, Prim.SIZE, Prim.NP_NDIM,
+                   Prim.NP_SIZE}
+_NUMBERS_FROM_NUMBERS = {Prim.ADD, Prim.SUB, Prim.MUL, Prim.DIV, Prim.POW, Prim.FLOORDIV,
+                         Prim.MOD, Prim.NEG, Prim.POS, Prim.ABS, Prim.MIN, Prim.MAX, Prim.LT,
+                         Prim.LE, Prim.GT, Prim.GE, Prim.EQ, Prim.NE, Prim.NOT, Prim.COPY}
 _ATTRIBUTES = {"T": Prim.T, "shape": Prim.SHAPE, "ndim": Prim.NDIM, "size": Prim.SIZE}
 _METHODS = {
     "sum": Prim.NP_SUM, "mean": Prim.NP_MEAN, "prod": Prim.NP_PROD, "max": Prim.NP_MAX,
@@ -1407,6 +1634,27 @@ def _assigned_in(statements: list[gast.stmt]) -> list[str]:
     return list(names)
 
 
+def _augmented_in(statements: list[gast.stmt]) -> list[str]:
+    """Names the statements update with ``name op= ...``, and the names those are given
+    from there (``a = x``, ``a = x[i]``: the array of ``x``, which the update may change)."""
+    found = list(dict.fromkeys(node.target.id for node in _walk_body(statements)
+                               if isinstance(node, gast.AugAssign)
+                               and isinstance(node.target, gast.Name)))
+    pairs = [(t.id, node.value.id if isinstance(node.value, gast.Name) else node.value.value.id)
+             for node in _walk_body(statements) if isinstance(node, gast.Assign)
+             and (isinstance(node.value, gast.Name) or isinstance(node.value, gast.Subscript)
+                  and isinstance(node.value.value, gast.Name))
+             for t in node.targets if isinstance(t, gast.Name)]
+    grown = True
+    while grown:
+        grown = False
+        for target, source in pairs:
+            if target in found and source not in found:
+                found.append(source)
+                grown = True
+    return found
+
+
 def _shape(out: object) -> object:
     if isinstance(out, tuple):
         return tuple(_shape(o) for o in out)
@@ -1443,6 +1691,7 @@ def _dotted(node: gast.expr) -> str | None:
 
 def _op_symbol(op: gast.AST) -> str:
     return {
-        "MatMult": "@", "BitAnd": "&", "BitOr": "|", "BitXor": "^", "LShift": "<<",
+        "Add": "+", "Sub": "-", "Mult": "*", "Div": "/", "Pow": "**", "FloorDiv": "//",
+        "Mod": "%", "MatMult": "@", "BitAnd": "&", "BitOr": "|", "BitXor": "^", "LShift": "<<",
         "RShift": ">>", "In": "in", "NotIn": "not in", "Is": "is", "IsNot": "is not",
     }.get(type(op).__name__, type(op).__name__)

@@ -26,6 +26,11 @@ def _zeros_like(x):
     return np.zeros_like(x)[()]
 
 
+def _is_array(x):
+    """Whether x is a NumPy array: `x += y` writes into it (and into every name for it)."""
+    return isinstance(x, np.ndarray)
+
+
 def _unbroadcast(g, x):
     """g summed over the axes along which x was broadcast, so that it is shaped like x."""
     if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
@@ -439,6 +444,7 @@ def _binomial_part(states, repetitions):
 # name -> (helpers it calls, modules it needs)
 DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_zeros_like": ((), ("np",)),
+    "_is_array": ((), ("np",)),
     "_unbroadcast": ((), ("np",)),
     "_broadcast_like": ((), ("np",)),
     "_unreduce": ((), ("np",)),
