@@ -73,6 +73,9 @@ class Lowered:
     callees: dict[str, Lowered] = field(default_factory=dict)
     # its derivative rules (@s2sad.custom_derivative): "tangent"/"adjoint" -> callee name
     rules: dict[str, str] = field(default_factory=dict)
+    # where it writes into an array a parameter passed in: (parameter, line); a caller
+    # would see that write in Python, not in s2sad, so calls to it are refused
+    param_writes: tuple[tuple[str, int], ...] = ()
 
 
 # --------------------------------------------------------------------------------------
@@ -124,6 +127,8 @@ class _Lowerer:
         # values known to be numbers (Python's or NumPy's scalars, never arrays: `+=` on
         # them writes into nothing): literals, math functions, arithmetic on numbers
         self.numbers: set[Var] = set()
+        self.param_writes: list[tuple[str, int]] = []  # see Lowered.param_writes
+        self.parameters: dict[Var, str] = {}  # a parameter's value -> its name
         self.same: dict[Var, Value] = {}  # a loop's params and results -> its init
         self.comprehensions = 0
         # names read after a name sharing their storage was written into: Python would
@@ -150,9 +155,11 @@ class _Lowerer:
                 f"`{node.name}` does not return a value; s2sad differentiates the value a "
                 f"function returns, so end it with `return ...`")
         fn = Function(node.name, params, tuple(self.body), out, (), self.src.loc(node))
-        rules = {kind: self.lower_callee(rule, node, f"the {kind} rule of `{node.name}`")[0]
+        rules = {kind: self.lower_callee(rule, node, f"the {kind} rule of `{node.name}`",
+                                         rule=True)[0]
                  for kind, rule in sorted(self.src.rules.items())}
-        return Lowered(fn, self.bindings, self.src, self.callees, rules)
+        return Lowered(fn, self.bindings, self.src, self.callees, rules,
+                       tuple(self.param_writes))
 
     def params(self, args: gast.arguments) -> tuple[Param, ...]:
         for stars, extra in (("*", args.vararg), ("**", args.kwarg)):
@@ -181,6 +188,7 @@ class _Lowerer:
     def bind_param(self, arg: gast.Name) -> Var:
         var = self.names.fresh(arg.id)
         self.env[arg.id] = var
+        self.parameters[var] = arg.id
         return var
 
     def default_value(self, expr: gast.expr, known: object) -> Value:
@@ -828,6 +836,15 @@ class _Lowerer:
                           other, f"names the same array as `{target.id}` (line {line})",
                           same=True)
 
+    def note_parameter_write(self, name: str, at: gast.AST) -> None:
+        """A write into ``name``: is it into the array of a parameter (the parameter
+        itself, a name for it or a view of it, never rebound since)?"""
+        for other in [name] + [other for other, *_ in self.sharing(name)]:
+            held = self.held(other)
+            if held in self.parameters:
+                self.param_writes.append((self.parameters[held], self.src.loc(at).lineno))
+                return
+
     def written(self, name: str, at: gast.AST, op: str = "") -> list[str]:
         """A write into ``name`` (``op``: by ``name op= ...``): whatever shares its storage,
         read later, would see it in Python but not in s2sad, which keeps values apart; such
@@ -909,6 +926,7 @@ class _Lowerer:
                 "variable of the function)")
         name = target.value.id
         self.written(name, target)
+        self.note_parameter_write(name, target)
         pattern, operands = self.index(target.slice)
         var = self.names.fresh(name)
         self.emit(Prim.SETITEM, (self.env[name], value, *operands), node, var,
@@ -1297,7 +1315,7 @@ class _Lowerer:
             return into
         return value
 
-    def lower_callee(self, callee: object, node: gast.AST, label: str
+    def lower_callee(self, callee: object, node: gast.AST, label: str, rule: bool = False
                      ) -> tuple[str, Lowered]:
         """A user function lowered (once) into the call tree's table, and its name."""
         if not isinstance(callee, (types.FunctionType, StaticFunction)):
@@ -1325,6 +1343,13 @@ class _Lowerer:
         if lowered is None:
             lowered = lower(source, callers, self.callees)
             self.callees[name] = lowered
+        if lowered.param_writes and not rule:
+            param, line = lowered.param_writes[0]
+            raise self.src.error(
+                errors.UnsupportedSyntax, at,
+                f"`{name}` writes into the array passed as `{param}` (line {line}): Python "
+                f"changes the caller's array, s2sad would not; in `{name}`, write into a "
+                f"copy (`{param} = {param}.copy()`) and return what the caller needs")
         for root, obj in lowered.bindings.items():
             if root in self.bindings and self.bindings[root] is not obj:
                 raise self.src.error(

@@ -168,3 +168,37 @@ def test_an_item_of_a_tuple_a_call_returned_is_not_written_in_place():
     assert value == pytest.approx(f(y), rel=1e-12)
     assert tangent == pytest.approx(float(directional_derivative(f, [y], [v])), rel=1e-6)
     assert array_close(s2sad.grad(f)(y), array_gradient(f, [y], 0))
+
+
+def _writes_into_its_argument(u):
+    u[0] = 5.0
+    return np.sum(u * u)
+
+
+def _passes_an_array_to_a_writer(x):
+    y = x * 2.0
+    s = _writes_into_its_argument(y)
+    return s + np.sum(y)  # Python: y[0] is 5.0 here
+
+
+def _writes_into_a_copy(u):
+    u = u.copy()
+    u[0] = 5.0
+    return np.sum(u * u)
+
+
+def _passes_an_array_to_a_copier(x):
+    y = x * 2.0
+    return _writes_into_a_copy(y) + np.sum(y)
+
+
+def test_a_callee_writing_into_its_argument_is_refused_at_the_call():
+    """Python changes the caller's array; s2sad keeps values apart and would silently
+    differentiate another function (24 instead of 28 at x = [1, 2, 3] before)."""
+    with pytest.raises(s2sad.CompileError, match="writes into the array passed as `u`") \
+            as info:
+        s2sad.grad(_passes_an_array_to_a_writer)
+    assert info.value.source_line.strip() == "s = _writes_into_its_argument(y)"
+    x = np.array([1.0, 2.0, 3.0])
+    f = _passes_an_array_to_a_copier
+    assert array_close(s2sad.grad(f)(x), array_gradient(f, [x], 0))
