@@ -245,10 +245,11 @@ class _Lowerer:
     def if_returning(self, node: gast.If, rest: list[gast.stmt]) -> Out:
         cond = self.expr(node.test)
         outs, regions = [], []
+        stale = dict(self.stale)  # a write in one branch is not seen by the other
         for branch in (node.body, node.orelse):
             statements = list(branch) + ([] if _always_returns(branch) else list(rest))
             saved_body, saved_env = self.body, dict(self.env)
-            self.body = []
+            self.body, self.stale = [], dict(stale)
             out = self.block(statements)
             if out is None:
                 raise self.src.error(
@@ -275,14 +276,18 @@ class _Lowerer:
     def if_statement(self, node: gast.If) -> None:
         cond = self.expr(node.test)
         before = dict(self.env)
+        stale_before, stale_after = dict(self.stale), {}
         branches = []
         for branch in (node.body, node.orelse):
             saved_body = self.body
             self.body, self.env = [], dict(before)
+            self.stale = dict(stale_before)  # a write in one branch is not seen by the other
             for stmt in branch:
                 self.statement(stmt)
             branches.append((tuple(self.body), self.env))
+            stale_after.update(self.stale)  # after the `if`, either branch may have run
             self.body = saved_body
+        self.stale = stale_after
         (then_body, then_env), (else_body, else_env) = branches
         self.env = dict(before)
         names = [n for n in dict.fromkeys([*then_env, *else_env])
@@ -320,7 +325,7 @@ class _Lowerer:
         assigned = [n for n in _assigned_in(node.body) if n not in self.stacks]
         for name in _augmented_in(node.body):  # `a += y` may change the names for a's array
             for other in [name, *(other for other, _, _, _ in self.sharing(name))]:
-                if other not in assigned:
+                if other not in assigned and not self.is_number(self.env.get(other)):
                     assigned.append(other)
         carried = [n for n in assigned if n in self.env]
         targets = _targets(node.target) if isinstance(node, gast.For) else []
@@ -650,7 +655,9 @@ class _Lowerer:
             self.rebound(target.id)
             line = self.src.loc(value).lineno
             base = _view_base(value)
-            if base is not None and base in self.env:
+            if self.is_number(var):  # a number shares no storage
+                pass
+            elif base is not None and base in self.env:
                 self.link(target.id, f"is a view of `{base}` (line {line})",
                           base, f"has a view `{target.id}` (line {line})")
             elif isinstance(value, gast.Name) and value.id in self.env:
@@ -658,7 +665,8 @@ class _Lowerer:
                           value.id, f"names the same array as `{target.id}` (line {line})",
                           same=True)
             elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
-                    and value.value.id in self.env and var not in self.numbers:
+                    and value.value.id in self.env and var not in self.numbers \
+                    and not _copying_index(value.slice):
                 base = value.value.id  # x[0] is a row of x when x has two dimensions
                 last = self.body[-1]
                 read = last if isinstance(last, Op) and last.prim is Prim.GETITEM \
@@ -823,12 +831,14 @@ class _Lowerer:
             new, value = self.names.fresh(other), self.env[target.id]
             then: tuple[Stmt, ...] = ()
             read = views.get(other, (None,) * 4)[3]
-            if read is not None:  # a = x[i]: an array then is a row of x, written back
+            written = test
+            if read is not None:  # a = x[i]: a view of x (a basic index), written back
+                written = self.emit(Prim.SHARES_MEMORY, (old, self.env[other]), stmt)
                 value = self.names.fresh(other)
                 then = (Op((value,), Prim.SETITEM, (self.env[other], self.env[target.id],
                                                     *read.args[1:]),
                            read.params, self.src.loc(stmt)),)
-            self.body.append(If((new,), test, Region((), then, (value,)),
+            self.body.append(If((new,), written, Region((), then, (value,)),
                                 Region((), (), (self.env[other],)), self.src.loc(stmt)))
             self.env[other] = new
             if read is None:
@@ -1503,6 +1513,15 @@ def _comment_of(line: str) -> str:
 def _source_key(src: SourceFunction) -> tuple[str, str, int]:
     """Which function a source is: its file, name and the line of its ``def``."""
     return (src.filename, src.node.name, src.first_line + src.node.lineno - 1)
+
+
+def _copying_index(index: gast.expr) -> bool:
+    """Does the index surely select by an array (``x[np.array([0, 2])]``, ``x[[0, 2]]``,
+    ``x[x > 0]``), so that NumPy gives a copy, never a view?"""
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return any(isinstance(p, (gast.List, gast.Compare)) or (
+        isinstance(p, gast.Call) and isinstance(p.func, gast.Attribute)
+        and p.func.attr in ("array", "asarray", "arange")) for p in parts)
 
 
 def _returned_params(fn: Function) -> list[set[int]]:

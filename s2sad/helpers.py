@@ -31,6 +31,12 @@ def _is_array(x):
     return isinstance(x, np.ndarray)
 
 
+def _shares_memory(a, x):
+    """Whether a is a view of x (x[i] with a basic index): `a += y` then writes into x too
+    (an integer-array index gives a copy, which shares nothing)."""
+    return isinstance(a, np.ndarray) and isinstance(x, np.ndarray) and np.shares_memory(a, x)
+
+
 def _unbroadcast(g, x):
     """g summed over the axes along which x was broadcast, so that it is shaped like x."""
     if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
@@ -445,6 +451,7 @@ def _binomial_part(states, repetitions):
 DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_zeros_like": ((), ("np",)),
     "_is_array": ((), ("np",)),
+    "_shares_memory": ((), ("np",)),
     "_unbroadcast": ((), ("np",)),
     "_broadcast_like": ((), ("np",)),
     "_unreduce": ((), ("np",)),

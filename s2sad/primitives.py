@@ -78,6 +78,7 @@ class Prim(enum.Enum):
     COPY = "copy"  # v = u: names a value (the seed ``dbdb = 1.0``, ``dbdx = dbda``)
     ZEROS_LIKE = "zeros_like"  # the derivative of an input the output ignores
     IS_ARRAY = "is_array"  # `a += y` writes into a when a is an array (a number is rebound)
+    SHARES_MEMORY = "shares_memory"  # after a = x[i], `a += y` writes into x: a is a view
     # the reverse-mode tape: a Python list
     TAPE = "tape"  # tape = []
     PUSH = "push"  # tape.append(v) or tape.append((a, b)); defines nothing
@@ -268,6 +269,12 @@ class PrimSpec:
         return self.diff is None or k in self.diff
 
 
+def _shares_memory(a: object, x: object) -> bool:
+    import numpy as np
+
+    return isinstance(a, np.ndarray) and isinstance(x, np.ndarray) and np.shares_memory(a, x)
+
+
 def _is_array(x: object) -> bool:
     import numpy as np
 
@@ -309,6 +316,8 @@ SPEC: dict[Prim, PrimSpec] = {
     P.ZEROS_LIKE: PrimSpec(_zeros_like, (1, 1), call="_zeros_like", active=False,
                            scalar=False),
     P.IS_ARRAY: PrimSpec(_is_array, (1, 1), call="_is_array", active=False, scalar=True),
+    P.SHARES_MEMORY: PrimSpec(_shares_memory, (2, 2), call="_shares_memory", active=False,
+                              scalar=True),
     P.TAPE: PrimSpec(None, (0, 0), active=False, effect=True),
     P.PUSH: PrimSpec(None, (2, 1 << 20), active=False, n_results=(0, 0), effect=True),
     P.POP: PrimSpec(None, (1, 1), active=False, n_results=(1, 1 << 20), effect=True),

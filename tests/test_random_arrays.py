@@ -725,3 +725,71 @@ def test_augmented_assignment_to_a_copy_of_a_loop_counter():
                 a = a * math.cos(x * t1)
             return a
         """), (0.4,))
+
+
+def test_augmented_assignment_to_an_integer_array_selection_leaves_the_array():
+    """Found by the long campaign (seed 1000543): ``a = x[np.array([0, 1, 0])]`` is a copy,
+    so ``a += 1.0`` leaves ``x``; s2sad wrote ``a`` back into ``x`` and jvp's value was not
+    f's. (Written back, if ever, only when ``a`` shares ``x``'s memory.)"""
+    check_against_differences(_module("""
+        def f(x):
+            a = x[np.array([0, 1, 0])]
+            a += 1.0
+            return np.sum(a * a) + np.sum(x * x)
+        """), (np.array([0.3, -0.7, 1.1]),))
+
+
+def test_a_counter_copied_in_a_nested_loop_is_a_number():
+    """Found by the long campaign (seeds 1000959, 1001235): ``da = i; da += y`` inside a
+    while loop inside ``for i in range(...)`` was refused as a write into ``i``'s array."""
+    check_against_differences(_module("""
+        def f(x, y):
+            s = x
+            for i in range(3):
+                n = 0
+                while n < 2:
+                    n = n + 1
+                    da = i
+                    if n > da:
+                        da += y
+                    s = s * 0.5 + math.sin(da * s)
+            return s
+        """), (0.4, 0.9))
+
+
+def test_a_copy_by_an_integer_array_is_not_a_view():
+    """Found by the long campaign (seed 1000176): ``w = t[np.array([0])]`` then ``w[...] =
+    ...`` was refused as a write through a view of ``t``; NumPy copies there."""
+    check_against_differences(_module("""
+        def f(x):
+            t = x * 2.0
+            w = t[np.array([0, 2])]
+            w[w < 0.5] = 0.0
+            return np.sum(w * x[:2]) + np.sum(t)
+        """), (np.array([0.3, 0.7, 1.1]),))
+
+
+def test_a_write_in_one_branch_does_not_make_the_other_stale():
+    """Found by the long campaign (seed 1002650): ``a = x`` (or what a helper returns),
+    ``x -= ...`` in the ``if`` branch and ``a`` read in the ``else`` branch was refused."""
+    check_against_differences(_module("""
+        def f(x, c):
+            a = x
+            if c > 0.0:
+                x -= c
+                return np.sum(x * x)
+            else:
+                return np.sum(a * c)
+        """), (np.array([0.3, 0.7]), 0.5))
+
+
+def test_augmented_assignment_to_a_row_writes_into_the_matrix():
+    """The other side of the write-back: ``a = x[1]`` of a matrix is a view, so ``a +=``
+    changes ``x`` (checked against f itself by central differences)."""
+    check_against_differences(_module("""
+        def f(x, y):
+            m = x * 1.0
+            a = m[1]
+            a += y
+            return np.sum(m * m) + np.sum(a)
+        """), (np.array([[0.3, 0.7], [1.1, -0.4]]), np.array([0.5, 0.2])))
