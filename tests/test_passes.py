@@ -14,7 +14,17 @@ import pytest
 
 from s2sad import frontend
 from s2sad.ir import Const, Function, Global, Var, format_function, parse_function, verify
-from s2sad.passes import activity, cleanup, copyprop, cse, dce, forward, reverse, simplify
+from s2sad.passes import (
+    activity,
+    cleanup,
+    copyprop,
+    cse,
+    dce,
+    factor,
+    forward,
+    reverse,
+    simplify,
+)
 
 
 def ir(text: str) -> Function:
@@ -794,8 +804,8 @@ def variants(f) -> list[Function]:
 
 
 @pytest.mark.parametrize("f", REAL, ids=lambda f: f.__name__)
-@pytest.mark.parametrize("run", [simplify.run, copyprop.run, dce.run, cleanup],
-                         ids=["simplify", "copyprop", "dce", "cleanup"])
+@pytest.mark.parametrize("run", [simplify.run, copyprop.run, factor.run, dce.run, cleanup],
+                         ids=["simplify", "copyprop", "factor", "dce", "cleanup"])
 def test_cleanup_passes_are_idempotent(f, run) -> None:
     for fn in variants(f):
         once = run(fn)
@@ -885,3 +895,94 @@ def test_cse_shares_what_dominates_and_keeps_names() -> None:
             %10 = add %9 a
             return %10
     """)
+
+
+# ---------------------------------------------------------------------------------------
+# factor.run
+
+
+def test_factor_docstring_example() -> None:
+    check(factor.run(ir("""\
+        def f(a, y, dada):
+            %3 = math.cos a
+            %4 = mul %3 dada
+            %5 = mul y dada
+            dada.1 = add %4 %5
+            return dada.1
+    """)), """\
+        def f(a, y, dada):
+            %3 = math.cos a
+            %6 = add %3 y
+            dada.1 = mul %6 dada
+            return dada.1
+    """)
+
+
+def test_factor_three_products_in_two_steps_and_sub() -> None:
+    # g is on either side of each product; the first factored sum is a product of g too
+    check(factor.run(ir("""\
+        def f(x, y, g):
+            %1 = math.exp x
+            %2 = mul %1 g
+            %3 = mul g y
+            %4 = add %2 %3
+            %5 = mul x g
+            r = sub %4 %5
+            return r
+    """)), """\
+        def f(x, y, g):
+            %1 = math.exp x
+            %6 = add %1 y
+            %7 = sub %6 x
+            r = mul %7 g
+            return r
+    """)
+
+
+def test_factor_leaves_primal_values_shared_products_and_booleans() -> None:
+    text = """\
+        def f(x, m, g):
+            %1 = math.exp x
+            %2 = mul %1 g
+            %3 = mul x g
+            a = add %2 %3
+            %4 = mul %1 g
+            %5 = mul x g
+            b = add %4 %5
+            c = add %5 a
+            %6 = gt x 0
+            %7 = lt x 0
+            %8 = mul %6 g
+            %9 = mul %7 g
+            d = sub %8 %9
+            %10 = mul m g
+            %11 = mul m g
+            e = add %10 %11
+            return (a, b, c, d, e)
+    """
+    # a is the primal's own value; %5 is read twice; %6, %7 are booleans (NumPy refuses
+    # to subtract boolean arrays); m may be a boolean array (m*g + m*g is 2*m*g, (m + m)*g
+    # would be m*g)
+    check(factor.run(ir(text), primal=frozenset({"a"})), text)
+
+
+@pytest.mark.parametrize("mode", ["jvp", "grad"])
+def test_factored_derivatives_of_abs_and_a_mask(mode: str) -> None:
+    import numpy as np
+
+    import s2sad
+    from tests.oracles import array_close, array_gradient
+
+    def f(x, m):
+        y = np.abs(x) * m + m * x * x
+        return np.sum(y * m)
+
+    x = np.array([-1.5, 0.5, 2.0, -0.25])
+    m = np.array([True, False, True, True])
+    expected = array_gradient(f, (x, m), 0)
+    if mode == "grad":
+        got = s2sad.grad(f)(x, m)
+    else:
+        got = np.array([s2sad.jvp(f)(x, m, e)[1] for e in np.eye(4)])
+    assert array_close(got, expected)
+    assert array_close(got, np.where(m, np.sign(x) + 2 * x, 0.0), rtol=1e-12, atol=0)

@@ -1,0 +1,125 @@
+"""Factoring of adjoint sums: two contributions that scale the same adjoint are added
+before they scale it, one multiplication instead of two::
+
+    %4 = mul %3 dada                %7 = add %3 y
+    %5 = mul y dada          ->     dada.1 = mul %7 dada
+    dada.1 = add %4 %5
+
+This is ``da *= y + cos(a)`` of a hand-written adjoint instead of ``da = cos(a)*da +
+y*da``. The products must be temporaries of the same block read only by the sum (else they
+are still computed and nothing is saved), and the sum must be derivative code: the primal's
+own values (``primal``) keep the rounding of the function as the user wrote it. ``sub``
+factors the same way. One of the two factors added must be a float (``_floats``): NumPy
+adds two boolean arrays as ``or`` and refuses to subtract them, where ``m*g + m*g`` is
+``2*m*g``. A sum of three products factors in two steps, since the first
+factored sum is itself a product of the adjoint.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..ir import (
+    Comment,
+    Const,
+    Function,
+    Names,
+    Op,
+    Region,
+    Stmt,
+    Var,
+    map_regions,
+    out_values,
+    regions_of,
+    values_used,
+)
+from ..primitives import Prim
+
+# what gives a float (or an array of floats) whatever its operands: true division and the
+# transcendental functions (even of booleans)
+_FLOATING = {Prim.DIV, Prim.FLOAT, Prim.NP_DIVIDE} | {
+    p for p in Prim if p.spec.call and p.spec.call.split(".")[0] in ("math", "np")
+    and p.spec.call.split(".")[-1] in (
+        "sin cos tan asin acos atan atan2 arcsin arccos arctan arctan2 sinh cosh tanh exp "
+        "expm1 log log1p log2 log10 sqrt hypot erf lgamma fabs pow power").split()}
+# a float whenever one operand is a float
+_PROMOTING = {Prim.ADD, Prim.SUB, Prim.MUL, Prim.POW, Prim.NEG, Prim.POS, Prim.COPY}
+
+
+def run(fn: Function, primal: frozenset[str] = frozenset()) -> Function:
+    uses = Counter(v for stmt in fn.body for v in values_used(stmt) if isinstance(v, Var))
+    uses.update(v for v in out_values(fn.out) if isinstance(v, Var))
+    uses.update(fn.keep)
+    return fn.replace(body=_body(fn.body, uses, primal, Names.of(fn), _floats(fn.body)))
+
+
+def _floats(body: tuple[Stmt, ...], found: set[Var] | None = None) -> set[Var]:
+    """Values certainly floats or arrays of floats (never booleans)."""
+    found = set() if found is None else found
+    for stmt in body:
+        if isinstance(stmt, Op) and len(stmt.results) == 1:
+            if stmt.prim in _FLOATING or (stmt.prim in _PROMOTING and any(
+                    _float(a, found) for a in stmt.args)):
+                found.add(stmt.result)
+        elif not isinstance(stmt, (Op, Comment)):
+            for region in regions_of(stmt):
+                _floats(region.body, found)
+    return found
+
+
+def _float(v: object, floats: set[Var]) -> bool:
+    return v in floats if isinstance(v, Var) else (
+        isinstance(v, Const) and type(v.value) is float)
+
+
+def _body(stmts: tuple[Stmt, ...], uses: Counter, primal: frozenset[str],
+          names: Names, floats: set[Var]) -> tuple[Stmt, ...]:
+    products: dict[Var, int] = {}  # a single-use temporary product -> its place in ``out``
+    out: list[Stmt | None] = []
+    for stmt in stmts:
+        if isinstance(stmt, Comment):
+            out.append(stmt)
+            continue
+        if not isinstance(stmt, Op):
+            out.append(map_regions(stmt, lambda r: Region(
+                r.params, _body(r.body, uses, primal, names, floats), r.yields)))
+            continue
+        if stmt.prim in (Prim.ADD, Prim.SUB) and len(stmt.results) == 1 \
+                and stmt.result.name not in primal and not stmt.params:
+            factored = _factor(stmt, products, out, names, floats)
+            if factored is not None:
+                out.extend(factored)
+                stmt = factored[-1]
+                if uses[stmt.result] == 1 and stmt.result.is_temp:
+                    products[stmt.result] = len(out) - 1
+                continue
+        if stmt.prim is Prim.MUL and len(stmt.results) == 1 and stmt.result.is_temp \
+                and not stmt.params and uses[stmt.result] == 1 \
+                and stmt.result.name not in primal:
+            products[stmt.result] = len(out)
+        out.append(stmt)
+    return tuple(s for s in out if s is not None)
+
+
+def _factor(stmt: Op, products: dict[Var, int], out: list[Stmt | None],
+            names: Names, floats: set[Var]) -> list[Op] | None:
+    """``add (mul a g) (mul b g)`` as ``mul (add a b) g``, dropping the two products."""
+    x, y = stmt.args
+    if not (isinstance(x, Var) and isinstance(y, Var)) or x == y \
+            or x not in products or y not in products:
+        return None
+    p, q = out[products[x]], out[products[y]]
+    for g in p.args:
+        if isinstance(g, Var) and g in q.args:
+            a = p.args[1] if p.args[0] == g else p.args[0]
+            b = q.args[1] if q.args[0] == g else q.args[0]
+            if p.args.count(g) == 2 or q.args.count(g) == 2:
+                continue  # g * g: leave it, there is no other factor to add
+            if not (_float(a, floats) or _float(b, floats)):
+                continue
+            out[products.pop(x)] = None
+            out[products.pop(y)] = None
+            total = Op((names.temp(),), stmt.prim, (a, b), (), stmt.loc)
+            floats.update((total.result, stmt.result))
+            return [total, Op(stmt.results, Prim.MUL, (total.result, g), (), stmt.loc)]
+    return None
