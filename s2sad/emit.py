@@ -88,7 +88,8 @@ def emit_module(fns: list[Function], bindings: dict[str, object], main: str | No
     for fn in fns:
         prims |= _prims_used(fn.body)
     used = helpers.closure({p.spec.call for p in prims
-                            if p.spec.call and p.spec.call.startswith("_")} | set(tail_helpers))
+                            if p.spec.call and p.spec.call.startswith("_")} | set(tail_helpers)
+                           | ({"_add_at"} if any(_repeats(fn.body) for fn in fns) else set()))
     modules = sorted({spec_module(p) for p in prims} - {None} | helpers.modules(used)
                      | ({"np"} if prims & _NEEDS_NP else set()) | set(tail_modules))
     for alias in modules:
@@ -153,6 +154,19 @@ def _prims_used(body: tuple[Stmt, ...]) -> set[Prim]:
         for region in regions_of(stmt):
             found |= _prims_used(region.body)
     return found
+
+
+def _repeats(body: tuple[Stmt, ...], loops: int = 0) -> bool:
+    """Does a loop hold an ``index_add`` at an index that may pick an entry twice (printed
+    with ``_add_at``)?"""
+    for stmt in body:
+        if loops and isinstance(stmt, Op) and stmt.prim is Prim.INDEX_ADD \
+                and not dict(stmt.params).get("unique", Const(False)).value:
+            return True
+        inner = loops + isinstance(stmt, (For, While))
+        if any(_repeats(region.body, inner) for region in regions_of(stmt)):
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------------------
@@ -524,6 +538,7 @@ class _Printer:
         self.names = names
         self.overwrite = overwrite
         self.helper_names = helper_names  # helpers spelled otherwise in this module
+        self.loops = 0  # loops around the statement being printed
 
     def call(self, spec_call: str) -> gast.expr:
         return _dotted(self.helper_names.get(spec_call, spec_call))
@@ -603,7 +618,8 @@ class _Printer:
                          [*functions, indices], keywords)
 
     def in_place(self, op: Op) -> list[str]:
-        """``x[i] = v``, ``g[i] += v`` or ``xs.append(v)`` on the result's name.
+        """``x[i] = v``, ``g[i] += v``, ``_add_at(g, i, v)`` (``np.add.at``, for an index
+        that may pick an entry twice) or ``xs.append(v)`` on the result's name.
 
         The value written into is copied first unless the emitter found it safe to
         overwrite (``_Liveness.in_place``): dead after this op, its storage shared by
@@ -630,8 +646,10 @@ class _Printer:
             return lines + [f"{target}[{where}] = {value}"]
         if dict(op.params).get("unique", Const(False)).value:
             return lines + [f"{target}[{where}] += {value}"]
-        at = f"np.s_[{where}]" if ":" in pattern else f"({where})"
-        return lines + [f"np.add.at({target}, {at}, {value})"]
+        at = f"np.s_[{where}]" if ":" in pattern else f"({where})" if "," in where else where
+        # np.add.at reads best; in a loop, where an integer index is common, _add_at
+        add_at = self.helper_names.get("_add_at", "_add_at") if self.loops else "np.add.at"
+        return lines + [f"{add_at}({target}, {at}, {value})"]
 
     def assignment(self, op: Op) -> str:
         targets = [gast.Name(self.names.get(r, r.name), gast.Store(), None, None)
@@ -722,7 +740,9 @@ class _Printer:
         if stmt.reverse:
             iterable = f"reversed({iterable})"
         lines.append(f"for {self.name(index)} in {iterable}:")
+        self.loops += 1
         lines += self.block(stmt.body.body, self.copies(tuple(carried), stmt.body.yields))
+        self.loops -= 1
         return lines
 
     def while_(self, stmt: While) -> list[str]:
@@ -738,7 +758,9 @@ class _Printer:
             lines.append("while True:")
             head = [line for s in cond_body for line in self.statement(s)]
             head += [f"if not {_source(self.value(test))}:", "    break"]
+        self.loops += 1
         body = self.block(stmt.body.body, self.copies(stmt.cond.params, stmt.body.yields))
+        self.loops -= 1
         if head:
             body = ["    " + line for line in head] + ([] if body == ["    pass"] else body)
         return lines + body

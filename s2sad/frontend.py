@@ -883,10 +883,13 @@ class _Lowerer:
         return shared
 
     def scatter_add(self, call: gast.expr, stmt: gast.stmt) -> bool:
-        """``np.add.at(g, index, v)``, which generated code writes for an index that may
-        repeat: a new ``g`` with ``v`` added at ``index`` (the index_add op)."""
-        if not (isinstance(call, gast.Call) and self.numpy_path(call.func) == "add.at"
-                and len(call.args) == 3 and not call.keywords
+        """``np.add.at(g, index, v)``, or the ``_add_at`` helper generated code calls for
+        an index that may repeat: a new ``g`` with ``v`` added at ``index`` (index_add)."""
+        if not (isinstance(call, gast.Call) and len(call.args) == 3 and not call.keywords
+                and (self.numpy_path(call.func) == "add.at"
+                     or (isinstance(call.func, gast.Name) and getattr(
+                         self.resolve_callee_or_none(call.func), "__s2sad_helper__", None)
+                         == "_add_at"))
                 and isinstance(call.args[0], gast.Name) and call.args[0].id in self.env):
             return False
         target, where, value = call.args

@@ -77,6 +77,7 @@ class Prim(enum.Enum):
     # compiler-introduced
     COPY = "copy"  # v = u: names a value (the seed ``dbdb = 1.0``, ``dbdx = dbda``)
     ZEROS_LIKE = "zeros_like"  # the derivative of an input the output ignores
+    ZEROS = "zeros"  # an array of zeros like an array: an adjoint written into by index
     IS_ARRAY = "is_array"  # `a += y` writes into a when a is an array (a number is rebound)
     SHARES_MEMORY = "shares_memory"  # after a = x[i], `a += y` writes into x: a is a view
     # the reverse-mode tape: a Python list
@@ -275,6 +276,12 @@ def _shares_memory(a: object, x: object) -> bool:
     return isinstance(a, np.ndarray) and isinstance(x, np.ndarray) and np.shares_memory(a, x)
 
 
+def _zeros(x: object) -> object:
+    import numpy as np
+
+    return np.zeros_like(x)
+
+
 def _is_array(x: object) -> bool:
     import numpy as np
 
@@ -315,6 +322,7 @@ SPEC: dict[Prim, PrimSpec] = {
     P.COPY: PrimSpec(lambda x: x, (1, 1)),
     P.ZEROS_LIKE: PrimSpec(_zeros_like, (1, 1), call="_zeros_like", active=False,
                            scalar=False),
+    P.ZEROS: PrimSpec(_zeros, (1, 1), call="_zeros", active=False),
     P.IS_ARRAY: PrimSpec(_is_array, (1, 1), call="_is_array", active=False, scalar=True),
     P.SHARES_MEMORY: PrimSpec(_shares_memory, (2, 2), call="_shares_memory", active=False,
                               scalar=True),

@@ -284,3 +284,45 @@ def test_the_compiler_accepts_everything_it_generates():
             v = np.ones(np.shape(args[0]))
             _, hv = s2sad.jvp(first, wrt=0)(*args, v)
             assert np.shape(hv) == np.shape(args[0]), f.__name__
+
+
+def gather_loop(x, idx):
+    s = 0.0
+    for k in range(idx.shape[0]):
+        row = x[idx[k]]
+        s = s + row[0] * row[1] * x[0, 0]
+    return s
+
+
+def gather_rows(x, idx):
+    s = 0.0
+    for k in range(2):
+        s = s + np.sum(x[idx] ** 3 * x[k, 1])
+    return s
+
+
+def gather_once(x, idx):
+    return np.sum(x[idx] ** 3 * x[1, 0])
+
+
+@pytest.mark.parametrize("f, idx, spelled", [
+    (gather_loop, np.array([2, 0, 2, 1]), "_add_at"),   # integers: _add_at adds in place
+    (gather_rows, np.array([0, 2, 0]), "_add_at"),      # an index array that repeats
+    (gather_once, np.array([0, 2, 0]), "np.add.at"),    # no loop: NumPy's own spelling
+], ids=["integer", "repeating", "no-loop"])
+def test_add_at_and_zeros_in_generated_code_differentiate_again(f, idx, spelled):
+    """In a loop, the gradient writes ``_add_at(g, i, v)`` (outside one, ``np.add.at``), and
+    the row's adjoint starts from ``_zeros(row)``: right where an index repeats and where
+    it does not, and the compiler takes them as input again."""
+    x = np.array([[0.7, -1.2], [1.9, 0.4], [-0.6, 1.3]])
+    first = s2sad.grad(f, wrt=0)
+    text = s2sad.source(first)
+    assert f"{spelled}(" in text
+    assert ("def _add_at" in text) == (spelled == "_add_at")
+    assert ("_zeros(row)" in text) == (f is gather_loop)
+    assert array_close(first(x, idx), array_gradient(f, (x, idx), 0))
+    v = np.array([[0.3, -0.5], [1.1, 0.2], [-0.4, 0.9]])
+    _, hv = s2sad.jvp(first, wrt=0)(x, idx, v)
+    h = 1e-6
+    expected = (first(x + h * v, idx) - first(x - h * v, idx)) / (2 * h)
+    assert array_close(hv, expected)

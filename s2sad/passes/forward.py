@@ -79,6 +79,7 @@ class _Forward:
         self.names = Names.of(fn)
         self.wrt = wrt
         self.tangent: dict[Var, Value] = {p: self.names.fresh(self.tangent_name(p)) for p in wrt}
+        self.loops = 0  # loops around the code being differentiated
 
     def tangent_name(self, v: Var) -> str:
         if v.is_temp:
@@ -194,7 +195,9 @@ class _Forward:
     def indexed_write(self, stmt: Op, has: list[bool], build: Builder) -> Value:
         """``x.1 = setitem x v i`` has tangent ``setitem dx dv i`` (zeros where none)."""
         x, v, *where = stmt.args
-        zeros = Prim.ZEROS_LIKE if self.shapes.is_list(x) else Prim.NP_ZEROS_LIKE
+        # np.zeros_like reads best; in a loop, where its overhead adds up, _zeros
+        zeros = Prim.ZEROS_LIKE if self.shapes.is_list(x) \
+            else Prim.ZEROS if self.loops else Prim.NP_ZEROS_LIKE
         dx = self.tangent[x] if has[0] else build.op(zeros, x)
         dv = self.tangent[v] if has[1] else ZERO
         return build.op(stmt.prim, dx, dv, *where, params={k: c.value for k, c in stmt.params})
@@ -238,7 +241,9 @@ class _Forward:
             cond_params = tuple(self.fresh_tangent(stmt.cond.params[k]) for k in active)
             self.tangent.update({stmt.cond.params[k]: t for k, t in zip(active, cond_params)})
             cond = Region(stmt.cond.params + cond_params, stmt.cond.body, stmt.cond.yields)
+        self.loops += 1
         body = self.region(stmt.body, body_params, [stmt.body.yields[k] for k in active])
+        self.loops -= 1
         results = tuple(self.fresh_tangent(stmt.results[k]) for k in active)
         self.tangent.update({stmt.results[k]: t for k, t in zip(active, results)})
         new = dataclasses.replace(stmt, results=stmt.results + results,

@@ -169,6 +169,7 @@ class _Reverse:
         self.fn_name = fn.name
         self.out_name = out_name
         self.tape: Var | None = None
+        self.loops = 0  # loops around the adjoint code being built
 
     # --- naming and accumulation --------------------------------------------------------
 
@@ -228,7 +229,9 @@ class _Reverse:
 
     def zeros(self, v: Var, build: Builder) -> Var:
         """Zeros to write into by index: an array like ``v``, or a list of zeros."""
-        prim = Prim.ZEROS_LIKE if self.shapes.is_list(v) else Prim.NP_ZEROS_LIKE
+        # np.zeros_like reads best; in a loop, where its overhead adds up, _zeros
+        prim = Prim.ZEROS_LIKE if self.shapes.is_list(v) \
+            else Prim.ZEROS if self.loops else Prim.NP_ZEROS_LIKE
         return build.op(prim, v)
 
     def tape_var(self) -> Var:
@@ -528,11 +531,13 @@ class _Reverse:
         seeds = Builder(self.names)
         for k, g in zip(active, carried):
             self.accumulate(stmt.body.yields[k], g, inner, seeds)
+        self.loops += 1
         primal_body, adjoint = self.sweep(stmt.body.body, inner, recompute)
         fill = Builder(self.names)
         yields = tuple(inner.adjoint[params[k]] if params[k] in inner.adjoint
                        else self.overwritten(stmt, k, c, fill, indexed)
                        for k, c in zip(active, carried))
+        self.loops -= 1
         yields += tuple(inner.adjoint[v] for v in outer)
         adjoint = seeds.stmts + list(dce.prune(tuple(adjoint) + tuple(fill.stmts),
                                                _vars(yields)))

@@ -137,7 +137,7 @@ def _numpy_values(body: tuple[Stmt, ...]) -> set[Var]:
     return found
 
 
-_SAME_NDIM = {Prim.NP_ZEROS_LIKE, Prim.NP_ONES_LIKE, Prim.NP_COPY, Prim.ZEROS_LIKE,
+_SAME_NDIM = {Prim.NP_ZEROS_LIKE, Prim.ZEROS, Prim.NP_ONES_LIKE, Prim.NP_COPY, Prim.ZEROS_LIKE,
               Prim.COPY, Prim.T, Prim.NP_TRANSPOSE, Prim.SETITEM, Prim.INDEX_ADD,
               Prim.UNBROADCAST, Prim.INV, Prim.CHOLESKY, Prim.NP_ASARRAY}
 _CONSTRUCTORS = {Prim.NP_ZEROS, Prim.NP_ONES, Prim.NP_FULL}
@@ -460,7 +460,7 @@ def _dropped_end(op: Op, ends: dict[tuple, tuple], found: dict[Var, Var]) -> Non
         ends[key] = (op.result, pattern)
 
 
-_SAME_SHAPE = {Prim.NP_COPY, Prim.NP_ZEROS_LIKE, Prim.NP_ONES_LIKE, Prim.SETITEM,
+_SAME_SHAPE = {Prim.NP_COPY, Prim.NP_ZEROS_LIKE, Prim.ZEROS, Prim.NP_ONES_LIKE, Prim.SETITEM,
                Prim.INDEX_ADD}
 _CONTAINERS = {Prim.LIST, Prim.TUPLE, Prim.APPEND, Prim.SPREAD, Prim.UNCONCATENATE}
 

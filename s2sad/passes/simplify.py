@@ -118,7 +118,7 @@ def _simplify(op: Op, defining: dict[Var, Op], known: _Facts) -> Value | _Rewrit
     if p is Prim.COPY:
         return args[0] if op.result.is_temp else None
     if args and all(isinstance(a, Const) for a in args) and p.spec.evaluate is not None \
-            and p is not Prim.ZEROS_LIKE and not op.params:
+            and p not in (Prim.ZEROS_LIKE, Prim.ZEROS) and not op.params:
         try:
             value = p.spec.evaluate(*(a.value for a in args))
         except (ArithmeticError, ValueError, TypeError):
