@@ -177,7 +177,7 @@ def _check_number_out(fn: Function, kind: str) -> None:
     elif isinstance(value, Var) and value in defining \
             and defining[value].prim in (Prim.LIST, Prim.APPEND, Prim.TUPLE):
         what = "a tuple" if defining[value].prim is Prim.TUPLE else "a list"
-    elif isinstance(value, Var) and shapes.analyze(fn).is_list(value):
+    elif isinstance(value, Var) and value in shapes.lists(fn.body):
         what = "a list or a tuple"
     if what is not None:
         raise errors.UnsupportedSyntax.at(

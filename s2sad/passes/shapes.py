@@ -110,7 +110,7 @@ def analyze(fn: Function, known: tuple[Var, ...] = ()) -> Shapes:
         pass_.forward(fn.body)
         pass_.backward(fn.body, {p.var for p in fn.params})
         if (len(scalar), len(pass_.ndim)) == before:
-            facts = Shapes(scalar, _lists(fn.body), _same_shapes(fn, scalar))
+            facts = Shapes(scalar, lists(fn.body), _same_shapes(fn, scalar))
             facts.numpy = _uses_numpy(fn.body)
             facts.number_uses = frozenset(_number_uses(fn.body, scalar))
             facts.scalar_slots = frozenset(pass_.slots)
@@ -510,7 +510,7 @@ def _uses_numpy(body: tuple[Stmt, ...]) -> bool:
     return False
 
 
-def _lists(body: tuple[Stmt, ...]) -> set[Var]:
+def lists(body: tuple[Stmt, ...]) -> set[Var]:
     """The values that are Python lists or tuples: built as such, or carried from them."""
     found: set[Var] = set()
     while True:

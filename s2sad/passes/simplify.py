@@ -19,6 +19,7 @@ held in a named value is not propagated::
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -44,15 +45,21 @@ def run(fn: Function, scalars: tuple[Var, ...] = (),
     symbolic zero is for derivatives only, so ``0*x`` among them is kept (it is ``nan``
     for an infinite ``x``, and the derivative's value must be the function's)."""
     mapping: dict[Var, Value] = {}
-    facts = shapes.analyze(fn, scalars)
-    body = _body(fn.body, mapping, {}, _Facts(facts, primal))
+    body = _body(fn.body, mapping, {}, _Facts(fn, scalars, primal))
     return substitute_function(fn.replace(body=body), mapping)
 
 
-@dataclass(frozen=True)
 class _Facts:
-    shapes: shapes.Shapes
-    primal: frozenset[str]
+    """What the rules may ask: the shapes of ``fn`` (analysed on first use: most code,
+    a primal above all, never asks) and the primal's names."""
+
+    def __init__(self, fn: Function, scalars: tuple[Var, ...], primal: frozenset[str]
+                 ) -> None:
+        self.fn, self.scalars, self.primal = fn, scalars, primal
+
+    @functools.cached_property
+    def shapes(self) -> shapes.Shapes:
+        return shapes.analyze(self.fn, self.scalars)
 
 
 def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var, Op],
@@ -114,7 +121,7 @@ def _is(v: Value, number: float) -> bool:
 
 def _simplify(op: Op, defining: dict[Var, Op], known: _Facts) -> Value | _Rewrite | None:
     """The value ``op`` computes, when it can be given without computing (else None)."""
-    p, args, facts = op.prim, op.args, known.shapes
+    p, args = op.prim, op.args
     if p is Prim.COPY:
         return args[0] if op.result.is_temp else None
     if args and all(isinstance(a, Const) for a in args) and p.spec.evaluate is not None \
@@ -138,13 +145,13 @@ def _simplify(op: Op, defining: dict[Var, Op], known: _Facts) -> Value | _Rewrit
         for a, b in ((x, y), (y, x)):  # an array times the seed 1.0 is the array
             seed = defining.get(b) if isinstance(b, Var) else None
             if seed is not None and seed.prim is Prim.COPY and _is(seed.args[0], 1) \
-                    and not facts.scalar(a) and facts.numpy:
+                    and not known.shapes.scalar(a) and known.shapes.numpy:
                 return a
         for a, b in ((x, y), (y, x)):  # a * (g spread over a's shape) is a * g
             spread = defining.get(b) if isinstance(b, Var) else None
             if spread is not None and spread.prim is Prim.UNREDUCE and not spread.params \
-                    and facts.scalar(spread.args[0]):
-                if facts.same(a, spread.args[1]):
+                    and known.shapes.scalar(spread.args[0]):
+                if known.shapes.same(a, spread.args[1]):
                     return _Rewrite(Prim.MUL, (a, spread.args[0]))
                 if isinstance(a, Const) and op.result.is_temp:  # c * spread g: spread c * g
                     g = spread.args[0]
@@ -162,7 +169,7 @@ def _simplify(op: Op, defining: dict[Var, Op], known: _Facts) -> Value | _Rewrit
                 scale = _fold(Prim.MUL, c1, a)
                 if scale is not None and (_power_of_two(c1) or _power_of_two(a)):
                     return _Rewrite(Prim.MUL, (scale, t))
-        if ((_is(x, 0) and facts.scalar(y)) or (_is(y, 0) and facts.scalar(x))) \
+        if ((_is(x, 0) and known.shapes.scalar(y)) or (_is(y, 0) and known.shapes.scalar(x))) \
                 and op.result.name not in known.primal:
             return Const(0.0)  # an array times 0 is still an array of zeros: kept
     if p is Prim.DIV and _is(args[1], 1):
