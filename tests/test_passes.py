@@ -986,3 +986,44 @@ def test_factored_derivatives_of_abs_and_a_mask(mode: str) -> None:
         got = np.array([s2sad.jvp(f)(x, m, e)[1] for e in np.eye(4)])
     assert array_close(got, expected)
     assert array_close(got, np.where(m, np.sign(x) + 2 * x, 0.0), rtol=1e-12, atol=0)
+
+
+def test_factor_takes_out_signs_that_cancel_or_subtract() -> None:
+    # -(e * ((-(o*g)) / t)) is e * ((o*g) / t); c + (-a) / b is c - a / b; c - w*(-v) is
+    # c + w*v; a negation read twice (%9) or a primal value (p.1) stays (%13 named the
+    # product that became r)
+    check(factor.run(ir("""\
+        def f(o, g, t, e, a, b, c, w, v, p):
+            %1 = mul o g
+            %2 = neg %1
+            %3 = div %2 t
+            %4 = mul e %3
+            r = neg %4
+            %5 = neg a
+            %6 = div %5 b
+            s = add c %6
+            %7 = neg v
+            %8 = mul w %7
+            u = sub c %8
+            %9 = neg w
+            %10 = mul %9 b
+            q = add %9 %10
+            %11 = neg p
+            p.1 = add c %11
+            return (r, s, u, q, p.1)
+    """), primal=frozenset({"p.1"})), """\
+        def f(o, g, t, e, a, b, c, w, v, p):
+            %1 = mul o g
+            %12 = div %1 t
+            r = mul e %12
+            %14 = div a b
+            s = sub c %14
+            %15 = mul w v
+            u = add c %15
+            %9 = neg w
+            %10 = mul %9 b
+            q = add %9 %10
+            %11 = neg p
+            p.1 = add c %11
+            return (r, s, u, q, p.1)
+    """)

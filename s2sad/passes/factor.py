@@ -75,6 +75,7 @@ def _float(v: object, floats: set[Var]) -> bool:
 def _body(stmts: tuple[Stmt, ...], uses: Counter, primal: frozenset[str],
           names: Names, floats: set[Var]) -> tuple[Stmt, ...]:
     products: dict[Var, int] = {}  # a single-use temporary product -> its place in ``out``
+    single: dict[Var, int] = {}  # every single-use temporary of derivative code -> its place
     out: list[Stmt | None] = []
     for stmt in stmts:
         if isinstance(stmt, Comment):
@@ -84,6 +85,21 @@ def _body(stmts: tuple[Stmt, ...], uses: Counter, primal: frozenset[str],
             out.append(map_regions(stmt, lambda r: Region(
                 r.params, _body(r.body, uses, primal, names, floats), r.yields)))
             continue
+        derivative = len(stmt.results) == 1 and stmt.result.name not in primal \
+            and not stmt.params
+        signed = _signs(stmt, single, out, names) if derivative else None
+        if signed is not None:
+            ops, dropped = signed
+            for k in dropped:
+                out[k] = None
+            for v in [v for v, k in products.items() if k in dropped]:
+                del products[v]
+            for op in ops[:-1]:
+                single[op.result] = len(out)
+                out.append(op)
+            stmt = ops[-1]
+        if derivative and stmt.result.is_temp and uses[stmt.result] == 1:
+            single[stmt.result] = len(out)
         if stmt.prim in (Prim.ADD, Prim.SUB) and len(stmt.results) == 1 \
                 and stmt.result.name not in primal and not stmt.params:
             factored = _factor(stmt, products, out, names, floats)
@@ -99,6 +115,60 @@ def _body(stmts: tuple[Stmt, ...], uses: Counter, primal: frozenset[str],
             products[stmt.result] = len(out)
         out.append(stmt)
     return tuple(s for s in out if s is not None)
+
+
+def _signs(stmt: Op, single: dict[Var, int], out: list[Stmt | None], names: Names
+           ) -> tuple[list[Op], list[int]] | None:
+    """``neg`` taken out where it cancels or becomes a subtraction: ``-(a * -u)`` is
+    ``a * u``, ``a + (-u) / b`` is ``a - u / b``, ``a - (b * -u)`` is ``a + b * u`` (all
+    exact: negation only flips a sign bit). Returns the ops replacing ``stmt`` (the last
+    has its result) and the places in ``out`` of the ops they make dead, or None."""
+    if stmt.prim is Prim.NEG:
+        inner = _negated(stmt.args[0], single, out, names)
+        if inner is None:
+            return None
+        value, ops, dropped = inner
+        if not ops:
+            return [Op(stmt.results, Prim.COPY, (value,), (), stmt.loc)], dropped
+        last = ops[-1]
+        return ops[:-1] + [Op(stmt.results, last.prim, last.args, (), stmt.loc)], dropped
+    if stmt.prim not in (Prim.ADD, Prim.SUB):
+        return None
+    a, b = stmt.args
+    inner = _negated(b, single, out, names)
+    flipped = Prim.SUB if stmt.prim is Prim.ADD else Prim.ADD
+    if inner is None and stmt.prim is Prim.ADD:
+        a, b = b, a
+        inner = _negated(b, single, out, names)
+    if inner is None:
+        return None
+    value, ops, dropped = inner
+    return ops + [Op(stmt.results, flipped, (a, value), (), stmt.loc)], dropped
+
+
+def _negated(v: object, single: dict[Var, int], out: list[Stmt | None], names: Names
+             ) -> tuple[object, list[Op], list[int]] | None:
+    """``-v`` computed without a negation, when ``v`` is a single-use temporary that is a
+    negation, or a product or quotient of one: (the value, the ops computing it, the
+    places of the ops computing ``v``)."""
+    if not (isinstance(v, Var) and v in single):
+        return None
+    place = single[v]
+    op = out[place]
+    if op is None:
+        return None
+    if op.prim is Prim.NEG:
+        return op.args[0], [], [place]
+    if op.prim not in (Prim.MUL, Prim.DIV) or op.params:
+        return None
+    for k in (0, 1):
+        inner = _negated(op.args[k], single, out, names)
+        if inner is not None:
+            value, ops, dropped = inner
+            args = (value, op.args[1]) if k == 0 else (op.args[0], value)
+            new = Op((names.temp(),), op.prim, args, (), op.loc)
+            return new.result, ops + [new], dropped + [place]
+    return None
 
 
 def _factor(stmt: Op, products: dict[Var, int], out: list[Stmt | None],

@@ -26,10 +26,9 @@ def grad_newton_sqrt(a):
         # adjoint of: t5 = a / x_1
         t9 = t8 / x_1
         t10 = t7 * t8
-        t11 = -t10
-        t12 = t11 / x_1
         dxda = dxda + t9
-        dxdx = t8 + t12
+        t11 = t10 / x_1
+        dxdx = t8 - t11
     # adjoint of: x = a
     dxda = dxda + dxdx
     return dxda
