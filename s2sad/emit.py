@@ -46,7 +46,9 @@ from .ir import (
     Var,
     While,
     out_values,
+    region_uses,
     regions_of,
+    values_used,
     values_used_here,
 )
 from .passes import shapes
@@ -104,7 +106,7 @@ def emit_module(fns: list[Function], bindings: dict[str, object], main: str | No
     for fn in fns:
         live = _Liveness(fn)
         names = _final_names(fn, reserved, live)
-        printer = _Printer(names, live.overwrite, renamed)
+        printer = _Printer(names, live.overwrite, renamed, _walked_tapes(fn))
         lines = [printer.header(fn)]
         lines += printer.block(fn.body, [])
         lines.append("    " + printer.ret(fn.out))
@@ -154,6 +156,43 @@ def _prims_used(body: tuple[Stmt, ...]) -> set[Prim]:
         for region in regions_of(stmt):
             found |= _prims_used(region.body)
     return found
+
+
+def _walked_tapes(fn: Function) -> dict[int, Op]:
+    """The adjoint loops that walk their tape backwards (``for a_1 in reversed(tape):``)
+    instead of popping it (``for i in reversed(range(n)): a_1 = tape.pop()``), which is
+    faster: the tape is made in the function's body, pushed once at the top of one loop of
+    that body and popped once at the top of a later loop of that body over the same range
+    whose counter is not read, and used nowhere else. Then the walk takes every item back,
+    last first, as the pops would. Returns id of the popping loop -> its pop."""
+    tapes = {op.results[0] for op in fn.body if isinstance(op, Op) and op.prim is Prim.TAPE}
+    if not tapes:
+        return {}
+    uses: dict[Var, int] = {}
+    for stmt in fn.body:
+        for v in values_used(stmt):
+            if v in tapes:
+                uses[v] = uses.get(v, 0) + 1
+    pushed: dict[Var, For] = {}  # a tape -> the loop that pushes it at its top
+    walks: dict[int, Op] = {}
+    for stmt in fn.body:
+        if not isinstance(stmt, For):
+            continue
+        first = next((s for s in stmt.body.body if not isinstance(s, Comment)), None)
+        if stmt.reverse and isinstance(first, Op) and first.prim is Prim.POP \
+                and uses.get(first.args[0]) == 2 and first.args[0] in pushed:
+            forward = pushed[first.args[0]]
+            index = stmt.body.params[0]
+            if (forward.start, forward.stop, forward.step) == (stmt.start, stmt.stop,
+                                                               stmt.step) \
+                    and index not in set(region_uses(stmt.body)):
+                walks[id(stmt)] = first
+            continue
+        if not stmt.reverse:
+            for op in stmt.body.body:
+                if isinstance(op, Op) and op.prim is Prim.PUSH and op.args[0] in tapes:
+                    pushed[op.args[0]] = stmt
+    return walks
 
 
 def _repeats(body: tuple[Stmt, ...], loops: int = 0) -> bool:
@@ -534,9 +573,10 @@ def _has_in_place(body: tuple[Stmt, ...]) -> bool:
 
 class _Printer:
     def __init__(self, names: dict[Var, str], overwrite: set[Var],
-                 helper_names: dict[str, str]) -> None:
+                 helper_names: dict[str, str], walks: dict[int, Op] | None = None) -> None:
         self.names = names
         self.overwrite = overwrite
+        self.walks = walks or {}  # id of a loop -> the pop it walks its tape with instead
         self.helper_names = helper_names  # helpers spelled otherwise in this module
         self.loops = 0  # loops around the statement being printed
 
@@ -739,9 +779,16 @@ class _Printer:
         iterable = f"range({', '.join(_source(self.value(b)) for b in bounds)})"
         if stmt.reverse:
             iterable = f"reversed({iterable})"
-        lines.append(f"for {self.name(index)} in {iterable}:")
+        body = stmt.body.body
+        pop = self.walks.get(id(stmt))
+        if pop is None:
+            lines.append(f"for {self.name(index)} in {iterable}:")
+        else:  # takes each item back off the tape, last first, without popping it
+            items = ", ".join(self.name(r) for r in pop.results)
+            lines.append(f"for {items} in reversed({self.name(pop.args[0])}):")
+            body = tuple(s for s in body if s is not pop)
         self.loops += 1
-        lines += self.block(stmt.body.body, self.copies(tuple(carried), stmt.body.yields))
+        lines += self.block(body, self.copies(tuple(carried), stmt.body.yields))
         self.loops -= 1
         return lines
 

@@ -87,6 +87,40 @@ def lower(src: SourceFunction, stack: tuple = (), callees: dict | None = None) -
         return _Lowerer(src, stack, {} if callees is None else callees).run()
 
 
+def _tape_walks(body: list[gast.stmt]) -> dict[str, tuple[gast.For, gast.For]]:
+    """The lists the code walks backwards as s2sad's generated code does
+    (``for a in reversed(tape):``): made empty in the function's own body, appended to by
+    one statement at the top of a loop of that body, walked by a later loop of that body,
+    and named nowhere else. Walking such a list takes each item back, last first, as
+    popping it would (``for _ in reversed(range(n)): a = tape.pop()``), which is how it
+    is lowered: name -> (the loop appending, the loop walking)."""
+    found: dict[str, tuple[gast.For, gast.For]] = {}
+    for k, walking in enumerate(body):
+        call = walking.iter if isinstance(walking, gast.For) else None
+        if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Name)
+                and call.func.id == "reversed" and len(call.args) == 1 and not call.keywords
+                and isinstance(call.args[0], gast.Name)):
+            continue
+        name = call.args[0].id
+        mentions = sum(isinstance(n, gast.Name) and n.id == name
+                       for stmt in body for n in gast.walk(stmt))
+        made = [j for j, s in enumerate(body[:k]) if isinstance(s, gast.Assign)
+                and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)
+                and s.targets[0].id == name and isinstance(s.value, gast.List)
+                and not s.value.elts]
+        pushing = [(j, s) for j, s in enumerate(body[:k]) if isinstance(s, gast.For)
+                   for e in s.body if isinstance(e, gast.Expr) and _appends_to(e.value, name)]
+        if mentions == 3 and len(made) == 1 and len(pushing) == 1 and made[0] < pushing[0][0]:
+            found[name] = (pushing[0][1], walking)
+    return found
+
+
+def _appends_to(node: gast.expr, name: str) -> bool:
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+        and node.func.attr == "append" and isinstance(node.func.value, gast.Name) \
+        and node.func.value.id == name and len(node.args) == 1 and not node.keywords
+
+
 def _assigned_names(node: gast.FunctionDef) -> set[str]:
     names: set[str] = set()
     for sub in gast.walk(node):
@@ -136,6 +170,10 @@ class _Lowerer:
         self.stale: dict[str, tuple[str, object]] = {}
         self.pending_items: list[tuple] = []  # a loop's items, read first in its body
         self.breaking: list[gast.For] = []  # loops that may end with `break`
+        # tapes generated code walks backwards (`for a in reversed(tape):`): name -> (the
+        # loop pushing it, the loop walking it); and the range the pushing loop ran
+        self.walks: dict[str, tuple[gast.For, gast.For]] = {}
+        self.walk_bounds: dict[str, tuple[Value, Value, Value]] = {}
 
     # --- the function ---------------------------------------------------------------
 
@@ -148,6 +186,8 @@ class _Lowerer:
                          and jumps.breaks(n)]
         body = jumps.desugar(list(node.body), taken)
         self.locals = _assigned_names(node)  # the flags the desugaring added are locals too
+        self.walks = _tape_walks(body)
+        self.stacks |= set(self.walks)
         out = self.block(body)
         if out is None:
             raise self.src.error(
@@ -340,6 +380,9 @@ class _Lowerer:
         stale_before = dict(self.stale)
         if isinstance(node, gast.For):
             start, stop, step, reverse, sequences = self.iteration(node)
+            for name, (pushing, _) in self.walks.items():
+                if pushing is node and not sequences and not reverse:
+                    self.walk_bounds[name] = (start, stop, step)
             counter = node.target.id if isinstance(node.target, gast.Name) and not sequences \
                 else "_"
             index = self.names.fresh(counter)
@@ -437,6 +480,11 @@ class _Lowerer:
         call = node.iter
         callee = self.resolve_callee_or_none(call.func) if isinstance(call, gast.Call) \
             else None
+        if callee is builtins.reversed and len(call.args) == 1 \
+                and isinstance(call.args[0], gast.Name) and call.args[0].id in self.walk_bounds \
+                and self.walks[call.args[0].id][1] is node:
+            start, stop, step = self.walk_bounds[call.args[0].id]
+            return start, stop, step, True, [("pop", [call.args[0]])]
         if callee in (builtins.range, builtins.reversed):
             start, stop, step, reverse = self.range_bounds(node)
             return start, stop, step, reverse, []
@@ -467,6 +515,10 @@ class _Lowerer:
         if not sequences:
             return []
         ((callee, values),) = sequences
+        if callee == "pop":  # for a in reversed(tape): each trip takes an item back off
+            pop = gast.Call(gast.Attribute(gast.Name(values[0].id, gast.Load(), None, None),
+                                           "pop", gast.Load()), [], [])
+            return [gast.copy_location(gast.Assign([node.target], pop, None), node.iter)]
         names = _targets(node.target)
         if callee is builtins.enumerate:
             if not (isinstance(node.target, gast.Tuple) and len(node.target.elts) == 2

@@ -104,6 +104,38 @@ CORPUS = [
                 y = y * v
             return y
         """, U, 3, 13, "`reversed`", "range"),
+    bad("for-over-reversed-list-read-again", """
+        def f(x):
+            xs = []
+            for i in range(3):
+                xs.append(x * i)
+            y = x
+            for v in reversed(xs):
+                y = y * v
+            return y + xs[0]
+        """, U, 6, 13, "`reversed`", "range"),
+    bad("for-over-reversed-list-appended-in-an-if", """
+        def f(x):
+            xs = []
+            for i in range(3):
+                if i > 0:
+                    xs.append(x * i)
+            y = x
+            for v in reversed(xs):
+                y = y * v
+            return y
+        """, U, 7, 13, "`reversed`", "range"),
+    bad("for-over-reversed-list-of-a-nested-loop", """
+        def f(x):
+            xs = []
+            for j in range(2):
+                for i in range(3):
+                    xs.append(x * i)
+            y = x
+            for v in reversed(xs):
+                y = y * v
+            return y
+        """, U, 7, 13, "`reversed`", "range"),
     bad("for-else", """
         def f(x):
             for i in range(3):

@@ -7,8 +7,7 @@ def grad_foo(x, y):
     daccum_daccum = 1.0
     # adjoint of the loop at line 35
     daccum_dy = 0.0
-    for i in reversed(range(1, 10)):
-        accum_1 = tape.pop()
+    for accum_1 in reversed(tape):
         # adjoint of: accum = accum_1 * y
         t1 = y * daccum_daccum
         t2 = accum_1 * daccum_daccum

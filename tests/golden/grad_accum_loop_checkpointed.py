@@ -92,8 +92,7 @@ def vjp_accum_loop_loop12(start, stop, step, accum, y, daccum_daccum):
         accum = accum * y
     # adjoint of the loop at line 12
     daccum_dy = 0.0
-    for i in reversed(range(start, stop, step)):
-        accum = tape.pop()
+    for accum in reversed(tape):
         # adjoint of: accum = accum * y
         t1 = y * daccum_daccum
         t2 = accum * daccum_daccum

@@ -17,8 +17,7 @@ def grad_double_until(x, n):
         tape.append((t1, t3))
     dxdx = 1.0
     # adjoint of the loop at line 8
-    for _ in reversed(range(n)):
-        t4, t5 = tape.pop()
+    for t4, t5 in reversed(tape):
         # adjoint of the if at line 8
         if t4:
             dxdx_1 = dxdx
