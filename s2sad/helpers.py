@@ -38,10 +38,11 @@ def _add_at(g, index, v):
     """np.add.at(g, index, v): v added into g at index, once for each time an entry is
     picked; g[index] += v, which is faster, when the index is integers and slices (they
     never pick an entry twice)."""
-    for part in index if type(index) is tuple else (index,):
-        if not (type(part) is int or type(part) is slice or isinstance(part, np.integer)):
-            np.add.at(g, index, v)
-            return
+    if type(index) is not int and not isinstance(index, np.integer):
+        for part in index if type(index) is tuple else (index,):
+            if not (type(part) is int or type(part) is slice or isinstance(part, np.integer)):
+                np.add.at(g, index, v)
+                return
     g[index] += v
 
 

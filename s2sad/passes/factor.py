@@ -1,5 +1,7 @@
-"""Factoring of adjoint sums: two contributions that scale the same adjoint are added
-before they scale it, one multiplication instead of two::
+"""Factoring of adjoint sums, and signs taken out of derivative code.
+
+Two contributions that scale the same adjoint are added before they scale it, one
+multiplication instead of two::
 
     %4 = mul %3 dada                %7 = add %3 y
     %5 = mul y dada          ->     dada.1 = mul %7 dada
@@ -13,6 +15,11 @@ factors the same way. One of the two factors added must be a float (``_floats``)
 adds two boolean arrays as ``or`` and refuses to subtract them, where ``m*g + m*g`` is
 ``2*m*g``. A sum of three products factors in two steps, since the first
 factored sum is itself a product of the adjoint.
+
+A negation that cancels another or becomes a subtraction goes (``_signs``): the adjoint of
+``1 / (1 + exp(-x))`` written op by op negates twice, ``-(e * (-u / t))``, which is
+``e * (u / t)``; ``c + (-a) / b`` is ``c - a / b``. Negation only flips a sign bit, so
+these are exact.
 """
 
 from __future__ import annotations
