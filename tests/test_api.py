@@ -190,3 +190,41 @@ def test_numpy_alias_constants_resolve():
     g = s2sad.grad(cases.numpy_constants)
     assert g(1.0) == np.pi
     assert "np.pi * x" in s2sad.source(g)
+
+
+def test_the_garbage_collector_is_paused_only_while_compiling(monkeypatch):
+    """The cyclic collector is off while a derivative is derived, and left as it was
+    found afterwards, after a compile that fails too."""
+    import gc
+
+    from s2sad import transforms
+
+    def bad(x):
+        return x.undefined_method_s2sad_knows_nothing_of()
+
+    seen = []
+    derive = transforms.derive
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return derive(*args, **kwargs)
+
+    monkeypatch.setattr(transforms, "derive", spy)
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            g = s2sad.grad(_fresh_square(), wrt=0)
+            assert gc.isenabled() is enabled and g(3.0) == 6.0
+            with pytest.raises(s2sad.CompileError):
+                s2sad.grad(bad)
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen == [False, False]  # bad fails before it is derived
+
+
+def _fresh_square():
+    def square(x):
+        return x * x
+    return square
