@@ -186,7 +186,9 @@ class _Lowerer:
                          and jumps.breaks(n)]
         body = jumps.desugar(list(node.body), taken)
         self.locals = _assigned_names(node)  # the flags the desugaring added are locals too
-        self.walks = _tape_walks(body)
+        self.walks = {name: (pushing, walking) for name, (pushing, walking)
+                      in _tape_walks(body).items()  # the builtin reversed, not another
+                      if self.resolve_callee_or_none(walking.iter.func) is builtins.reversed}
         self.stacks |= set(self.walks)
         out = self.block(body)
         if out is None:

@@ -1331,6 +1331,11 @@ def test_a_users_stack_walked_backwards_is_lowered_as_pops():
     grad = transform("grad", walk_own_stack, (0, 1))
     for i in (0, 1):
         assert_fd(grad(*args)[i], walk_own_stack, args, i)
+    # a `reversed` of the user's own is called, not taken for a walk
+    from .own_reversed import walk_with_own_reversed
+    grad = transform("grad", walk_with_own_reversed, (0, 1))
+    for i in (0, 1):
+        assert_fd(grad(*args)[i], walk_with_own_reversed, args, i)
     first = s2sad.grad(sine_loop, wrt=0)
     assert "for a_1 in reversed(tape):" in s2sad.source(first)
     second = s2sad.grad(first, wrt=0)
