@@ -798,6 +798,7 @@ class _Printer:
         cond_body = stmt.cond.body
         single = (len(cond_body) == 1 and isinstance(cond_body[0], Op)
                   and cond_body[0].results == (test,))
+        self.loops += 1  # the test runs on every trip too
         if single:  # while x > 0:
             lines.append(f"while {_source(self.expr(cond_body[0]))}:")
             head: list[str] = []
@@ -805,7 +806,6 @@ class _Printer:
             lines.append("while True:")
             head = [line for s in cond_body for line in self.statement(s)]
             head += [f"if not {_source(self.value(test))}:", "    break"]
-        self.loops += 1
         body = self.block(stmt.body.body, self.copies(stmt.cond.params, stmt.body.yields))
         self.loops -= 1
         if head:

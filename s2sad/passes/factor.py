@@ -107,8 +107,7 @@ def _body(stmts: tuple[Stmt, ...], uses: Counter, primal: frozenset[str],
             stmt = ops[-1]
         if derivative and stmt.result.is_temp and uses[stmt.result] == 1:
             single[stmt.result] = len(out)
-        if stmt.prim in (Prim.ADD, Prim.SUB) and len(stmt.results) == 1 \
-                and stmt.result.name not in primal and not stmt.params:
+        if derivative and stmt.prim in (Prim.ADD, Prim.SUB):
             factored = _factor(stmt, products, out, names, floats)
             if factored is not None:
                 out.extend(factored)
@@ -116,9 +115,8 @@ def _body(stmts: tuple[Stmt, ...], uses: Counter, primal: frozenset[str],
                 if uses[stmt.result] == 1 and stmt.result.is_temp:
                     products[stmt.result] = len(out) - 1
                 continue
-        if stmt.prim is Prim.MUL and len(stmt.results) == 1 and stmt.result.is_temp \
-                and not stmt.params and uses[stmt.result] == 1 \
-                and stmt.result.name not in primal:
+        if derivative and stmt.prim is Prim.MUL and stmt.result.is_temp \
+                and uses[stmt.result] == 1:
             products[stmt.result] = len(out)
         out.append(stmt)
     return tuple(s for s in out if s is not None)
