@@ -107,6 +107,7 @@ def emit_module(fns: list[Function], bindings: dict[str, object], main: str | No
         live = _Liveness(fn)
         names = _final_names(fn, reserved, live)
         printer = _Printer(names, live.overwrite, renamed, _walked_tapes(fn))
+        printer.quoted(fn.body)
         lines = [printer.header(fn)]
         lines += printer.block(fn.body, [])
         lines.append("    " + printer.ret(fn.out))
@@ -579,12 +580,38 @@ class _Printer:
         self.walks = walks or {}  # id of a loop -> the pop it walks its tape with instead
         self.helper_names = helper_names  # helpers spelled otherwise in this module
         self.loops = 0  # loops around the statement being printed
+        self.unnamed: dict[Var, Op] = {}  # removed primal ops a comment quotes, by value
+
+    def quoted(self, body: tuple[Stmt, ...]) -> None:
+        """Learns the ops that comments quote and that were removed (their values are not
+        needed), so a comment can show what such an op computed (``show_removed``)."""
+        for stmt in body:
+            if isinstance(stmt, Comment) and stmt.of is not None:
+                for r in stmt.of.results:
+                    if r not in self.names:
+                        self.unnamed[r] = stmt.of
+            for region in regions_of(stmt):
+                self.quoted(region.body)
+
+    def show_removed(self, op: Op) -> str | None:
+        """A removed op as the expression it computed, with the removed values it reads
+        written out in turn (``(sq - D) ** 2``); None where it reads a value that has no
+        name in the code and that no comment quotes, or where it writes in place."""
+        if op.prim.spec.in_place or op.effect:
+            return None
+        if any(isinstance(a, Var) and a not in self.names
+               and (a not in self.unnamed or self.show_removed(self.unnamed[a]) is None)
+               for a in op.args):
+            return None
+        return _source(self.expr(op))
 
     def call(self, spec_call: str) -> gast.expr:
         return _dotted(self.helper_names.get(spec_call, spec_call))
 
     def value(self, v: Value) -> gast.expr:
         if isinstance(v, Var):
+            if v in self.unnamed and v not in self.names:
+                return self.expr(self.unnamed[v])
             return gast.Name(self.names.get(v, v.name), gast.Load(), None, None)
         if isinstance(v, Global):
             return _dotted(v.path)
@@ -712,7 +739,8 @@ class _Printer:
         if isinstance(stmt, Comment):
             if stmt.of is not None and stmt.of.results \
                     and not all(r in self.names for r in stmt.of.results):
-                return []  # the op it names was removed (its value is not needed)
+                shown = self.show_removed(stmt.of)  # the op was removed: value not needed
+                return [] if shown is None else [f"# {stmt.text}: {shown}"]
             if stmt.of is None:
                 text = stmt.text
             elif stmt.of.prim.spec.in_place:

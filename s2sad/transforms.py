@@ -24,13 +24,16 @@ from .ir import (
     Names,
     Op,
     Param,
+    Stmt,
     Var,
     all_names,
+    regions_of,
+    results_of,
     substitute_function,
     verify,
 )
 from .passes import checkpoint as checkpoint_pass
-from .passes import cleanup, forward, reverse, shapes
+from .passes import cleanup, dce, forward, reverse, shapes
 from .primitives import Prim
 
 KINDS = ("grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "hessian")
@@ -94,8 +97,9 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
             raise errors.UnsupportedSyntax.at(
                 primal.loc, f"`{primal.name}` returns a tuple; {kind} needs a single "
                 "output (return one value, or use jvp for several outputs)")
+        facts = reverse.primal_shapes(primal, cotangent=(kind == "vjp"))
         fn = reverse.run(primal, positions, cotangent=(kind == "vjp"), wrt_is_tuple=as_tuple,
-                         calls=calls)
+                         calls=calls, facts=facts)
         out, gradient = fn.out
         if kind == "value_and_grad":
             fn = fn.replace(keep=())
@@ -110,9 +114,55 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     scalars = (primal.out,) if kind in ("grad", "value_and_grad") \
         and isinstance(primal.out, Var) else ()
     fn = cleanup(fn, scalars, primal=all_names(primal))
+    if kind in ("grad", "vjp"):
+        fn = _value_if_cheap(fn, facts)
     _checked(fn, "cleanup", check)
     _trace(trace, "cleanup", fn)
     return Derivative(fn, _emit([fn], lowered, calls, names))
+
+
+def _value_if_cheap(fn: Function, facts: shapes.Shapes) -> Function:
+    """A gradient (or vjp) without the primal's value where computing that value costs
+    array work the derivative does not need: an operation that takes or gives an array.
+
+    The value is kept for the reader (``fn.keep``): the listing shows the user's whole
+    computation, as the notes' ``foo``/``dbdx`` does. Where that costs only arithmetic on
+    numbers it stays; where it costs operations on arrays (Rosenbrock's squares and sum,
+    an LSTM's loss at every step) it goes, as Tapenade's adjoint liveness and XLA's dead
+    code elimination drop it. ``facts``: the primal's shapes, whose values these are."""
+    if not fn.keep:
+        return fn
+    lean = dce.run(fn.replace(keep=()))
+    computed: dict[Var, Stmt] = {}
+    _computed(fn.body, computed)
+    kept: dict[Var, Stmt] = {}
+    _computed(lean.body, kept)
+    if all(facts.scalar(v) and _on_numbers(stmt, facts)
+           for v, stmt in computed.items() if v not in kept):
+        return fn
+    return lean
+
+
+def _on_numbers(stmt: Stmt, facts: shapes.Shapes) -> bool:
+    """Is ``stmt``, which gives a number, cheap: no reduction or product over an array?
+    Elementwise operations giving a number have numbers for operands (broadcasting), and
+    reading one entry costs no more."""
+    if not isinstance(stmt, Op):
+        return True
+    spec = stmt.prim.spec
+    return spec.elementwise or stmt.prim is Prim.GETITEM or all(map(facts.scalar, stmt.args))
+
+
+def _computed(body: tuple[Stmt, ...], found: dict[Var, Stmt]) -> None:
+    """Adds to ``found`` the values ``body`` computes, in nested regions too, each with the
+    statement that computes it (a region's parameter with the loop or branch)."""
+    for stmt in body:
+        for v in results_of(stmt):
+            found[v] = stmt
+        for region in regions_of(stmt):
+            for v in region.params:
+                found[v] = stmt
+            _computed(region.body, found)
 
 
 @dataclass(frozen=True)

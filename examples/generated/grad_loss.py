@@ -79,52 +79,49 @@ def grad_loss(W1, b1, W2, b2, X, Y):
     t7 = np.log(t6)
     logp = t4 - t7
     t8 = Y * logp
-    t9 = np.sum(t8)
-    t10 = -t9
-    t11 = X.shape
-    t12 = t11[0]
-    loss = t10 / t12
+    t9 = X.shape
+    t10 = t9[0]
     dloss_dloss = 1.0
-    # adjoint of: loss = t10 / t12
-    t13 = dloss_dloss / t12
-    # adjoint of: t10 = -t9
-    t14 = -t13
-    # adjoint of: t9 = np.sum(t8)
-    t13 = _unreduce(t14, t8)
+    # adjoint of: -np.sum(t8) / t10
+    t11 = dloss_dloss / t10
+    # adjoint of: -np.sum(t8)
+    t12 = -t11
+    # adjoint of: np.sum(t8)
+    t11 = _unreduce(t12, t8)
     # adjoint of: t8 = Y * logp
-    t14 = Y * t13
-    dloss_dlogp = _unbroadcast(t14, logp)
+    t12 = Y * t11
+    dloss_dlogp = _unbroadcast(t12, logp)
     # adjoint of: logp = t4 - t7
-    t13 = _unbroadcast(dloss_dlogp, t4)
-    t14 = _unbroadcast(dloss_dlogp, t7)
-    t15 = -t14
+    t11 = _unbroadcast(dloss_dlogp, t4)
+    t12 = _unbroadcast(dloss_dlogp, t7)
+    t13 = -t12
     # adjoint of: t7 = np.log(t6)
-    t14 = t15 / t6
+    t12 = t13 / t6
     # adjoint of: t6 = np.sum(t5, axis=1, keepdims=True)
-    t15 = _unreduce(t14, t5, axis=1, keepdims=True)
+    t13 = _unreduce(t12, t5, axis=1, keepdims=True)
     # adjoint of: t5 = np.exp(t4)
-    t14 = t5 * t15
-    t15 = t13 + t14
+    t12 = t5 * t13
+    t13 = t11 + t12
     # adjoint of: t4 = logits - m
-    t13 = _unbroadcast(t15, logits)
-    t14 = _unbroadcast(t15, m)
-    dloss_dm = -t14
+    t11 = _unbroadcast(t13, logits)
+    t12 = _unbroadcast(t13, m)
+    dloss_dm = -t12
     # adjoint of: m = np.max(logits, axis=1, keepdims=True)
-    t14 = _extremum_grad(dloss_dm, m, logits, axis=1, keepdims=True)
-    dloss_dlogits = t13 + t14
+    t12 = _extremum_grad(dloss_dm, m, logits, axis=1, keepdims=True)
+    dloss_dlogits = t11 + t12
     # adjoint of: logits = t3 + b2
-    t13 = _unbroadcast(dloss_dlogits, t3)
+    t11 = _unbroadcast(dloss_dlogits, t3)
     dloss_db2 = _unbroadcast(dloss_dlogits, b2)
     # adjoint of: t3 = h @ W2
-    dloss_dh = _matmul_grad_a(t13, h, W2)
-    dloss_dW2 = _matmul_grad_b(t13, h, W2)
+    dloss_dh = _matmul_grad_a(t11, h, W2)
+    dloss_dW2 = _matmul_grad_b(t11, h, W2)
     # adjoint of: h = np.tanh(t2)
-    t13 = h * h
-    t14 = 1 - t13
-    t13 = t14 * dloss_dh
+    t11 = h * h
+    t12 = 1 - t11
+    t11 = t12 * dloss_dh
     # adjoint of: t2 = t1 + b1
-    t14 = _unbroadcast(t13, t1)
-    dloss_db1 = _unbroadcast(t13, b1)
+    t12 = _unbroadcast(t11, t1)
+    dloss_db1 = _unbroadcast(t11, b1)
     # adjoint of: t1 = X @ W1
-    dloss_dW1 = _matmul_grad_b(t14, X, W1)
+    dloss_dW1 = _matmul_grad_b(t12, X, W1)
     return dloss_dW1, dloss_db1, dloss_dW2, dloss_db2

@@ -50,21 +50,18 @@ def _matmul_grad_b(g, a, b):
 def grad_quadratic(w, A, b):
     t1 = 0.5 * w
     t2 = A @ w
-    t3 = t1 @ t2
-    t4 = b @ w
-    quadratic = t3 - t4
     dquadratic_dquadratic = 1.0
-    # adjoint of: quadratic = t3 - t4
-    t5 = -dquadratic_dquadratic
-    # adjoint of: t4 = b @ w
-    t6 = _matmul_grad_b(t5, b, w)
-    # adjoint of: t3 = t1 @ t2
-    t7 = _matmul_grad_a(dquadratic_dquadratic, t1, t2)
-    t8 = _matmul_grad_b(dquadratic_dquadratic, t1, t2)
+    # adjoint of: t1 @ t2 - b @ w
+    t3 = -dquadratic_dquadratic
+    # adjoint of: b @ w
+    t4 = _matmul_grad_b(t3, b, w)
+    # adjoint of: t1 @ t2
+    t5 = _matmul_grad_a(dquadratic_dquadratic, t1, t2)
+    t6 = _matmul_grad_b(dquadratic_dquadratic, t1, t2)
     # adjoint of: t2 = A @ w
-    t9 = _matmul_grad_b(t8, A, w)
-    dquadratic_dw = t6 + t9
+    t7 = _matmul_grad_b(t6, A, w)
+    dquadratic_dw = t4 + t7
     # adjoint of: t1 = 0.5 * w
-    t6 = 0.5 * t7
-    dquadratic_dw = dquadratic_dw + t6
+    t4 = 0.5 * t5
+    dquadratic_dw = dquadratic_dw + t4
     return dquadratic_dw

@@ -13,25 +13,20 @@ def grad_rosenbrock(x):
     t2 = x[:-1]
     t3 = t2 ** 2
     t4 = t1 - t3
-    t5 = t4 ** 2
-    t6 = 100.0 * t5
-    t7 = 1.0 - t2
-    t8 = t7 ** 2
-    t9 = t6 + t8
-    rosenbrock = np.sum(t9)
-    # adjoint of: t8 = t7 ** 2
-    t10 = 2 * t7
-    # adjoint of: t5 = t4 ** 2
-    t11 = 200.0 * t4
+    t5 = 1.0 - t2
+    # adjoint of: t5 ** 2
+    t6 = 2 * t5
+    # adjoint of: t4 ** 2
+    t7 = 200.0 * t4
     # adjoint of: t4 = t1 - t3
-    t12 = -t11
+    t8 = -t7
     # adjoint of: t3 = t2 ** 2
-    t13 = 2 * t2
-    t14 = t13 * t12
-    t12 = t14 - t10
+    t9 = 2 * t2
+    t10 = t9 * t8
+    t8 = t10 - t6
     # adjoint of: t2 = x[:-1]
-    t10 = np.zeros_like(x)
-    t10[:-1] += t12
+    t6 = np.zeros_like(x)
+    t6[:-1] += t8
     # adjoint of: t1 = x[1:]
-    t10[1:] += t11
-    return t10
+    t6[1:] += t7
+    return t6

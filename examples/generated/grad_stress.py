@@ -42,24 +42,22 @@ def grad_stress(W, D):
     t3 = diff ** 2
     sq = np.sum(t3, axis=-1)
     t4 = sq - D
-    t5 = t4 ** 2
-    stress = np.sum(t5)
-    # adjoint of: t5 = t4 ** 2
-    t6 = 2 * t4
+    # adjoint of: t4 ** 2
+    t5 = 2 * t4
     # adjoint of: t4 = sq - D
-    dstress_dsq = _unbroadcast(t6, sq)
+    dstress_dsq = _unbroadcast(t5, sq)
     # adjoint of: sq = np.sum(t3, axis=-1)
-    t6 = _unreduce(dstress_dsq, t3, axis=-1)
+    t5 = _unreduce(dstress_dsq, t3, axis=-1)
     # adjoint of: t3 = diff ** 2
-    t7 = 2 * diff
-    dstress_ddiff = t7 * t6
+    t6 = 2 * diff
+    dstress_ddiff = t6 * t5
     # adjoint of: diff = t1 - t2
-    t6 = _unbroadcast(dstress_ddiff, t1)
-    t7 = _unbroadcast(dstress_ddiff, t2)
-    t8 = -t7
+    t5 = _unbroadcast(dstress_ddiff, t1)
+    t6 = _unbroadcast(dstress_ddiff, t2)
+    t7 = -t6
     # adjoint of: t2 = W[None, :, :]
-    t7 = np.zeros_like(W)
-    t7[None, :, :] += t8
+    t6 = np.zeros_like(W)
+    t6[None, :, :] += t7
     # adjoint of: t1 = W[:, None, :]
-    t7[:, None, :] += t6
-    return t7
+    t6[:, None, :] += t5
+    return t6

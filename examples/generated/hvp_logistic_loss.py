@@ -66,7 +66,9 @@ def hvp_logistic_loss(w, X, y, v):
     # adjoint of: t10 = np.cosh(w)
     t12 = t10 * v
     t13 = t12 * t11
+    # adjoint of: np.sum(t7) / t9
     t12 = dlogistic_loss_dlogistic_loss / t9
+    # adjoint of: np.sum(t7)
     t14 = _unreduce(t12, t7)
     # adjoint of: t7 = np.log(t6)
     t12 = t14 / t6

@@ -89,13 +89,15 @@ ZERO = Const(0.0)
 
 
 def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
-        wrt_is_tuple: bool = True, calls=None, scalars: tuple[Var, ...] = ()) -> Function:
+        wrt_is_tuple: bool = True, calls=None, scalars: tuple[Var, ...] = (),
+        facts: shapes.Shapes | None = None) -> Function:
     """``cotangent``: seed with a parameter (vjp) instead of 1.0 (grad); a function that
     returns several values takes one cotangent per value.
 
     ``wrt_is_tuple``: return the gradients as a tuple, or the single gradient alone.
     ``calls``: the derivatives of user functions called (``calls.Calls``).
     ``scalars``: values known to be numbers (a checkpointed loop's, known to its caller).
+    ``facts``: the shapes of ``fn``'s values, where the caller has them (``primal_shapes``).
     """
     wrt_vars = tuple(fn.params[i].var for i in wrt)
     out = fn.out
@@ -104,9 +106,9 @@ def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
         raise UnsupportedSyntax.at(fn.loc, f"`{fn.name}` returns nested tuples; return a "
                                    "flat tuple of values")
     out_name = out.base if isinstance(out, Var) and not out.is_temp else fn.name
-    scalar_out = (out,) if isinstance(out, Var) and not cotangent else ()
-    sweep = _Reverse(fn, wrt_vars, out_name, shapes.analyze(fn, (*scalar_out, *scalars)),
-                     calls)
+    if facts is None:
+        facts = primal_shapes(fn, cotangent, scalars)
+    sweep = _Reverse(fn, wrt_vars, out_name, facts, calls)
     if len(outs) == 1:
         seeds = (sweep.names.fresh(naming.ratio(out_name, out_name)),)
     else:  # one cotangent per output, named after it (or after its position)
@@ -144,6 +146,14 @@ def run(fn: Function, wrt: tuple[int, ...], cotangent: bool = False,
     gradient = tuple(grads) if wrt_is_tuple else grads[0]
     return Function(f"vjp_{fn.name}", params, tuple(build.stmts), (out, gradient),
                     tuple(v for v in out_values(out) if isinstance(v, Var)), fn.loc)
+
+
+def primal_shapes(fn: Function, cotangent: bool = False,
+                  scalars: tuple[Var, ...] = ()) -> shapes.Shapes:
+    """The shapes ``run`` differentiates ``fn`` with: a gradient's output is a number."""
+    out = fn.out
+    scalar_out = (out,) if isinstance(out, Var) and not cotangent else ()
+    return shapes.analyze(fn, (*scalar_out, *scalars))
 
 
 class _Scope:

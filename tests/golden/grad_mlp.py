@@ -69,52 +69,49 @@ def grad_mlp_loss(W1, b1, W2, b2, X, Y):
     t7 = np.log(t6)
     log_probs = shifted - t7
     t8 = Y * log_probs
-    t9 = np.sum(t8)
-    t10 = -t9
-    t11 = X.shape
-    t12 = t11[0]
-    mlp_loss = t10 / t12
+    t9 = X.shape
+    t10 = t9[0]
     dmlp_loss_dmlp_loss = 1.0
-    # adjoint of: mlp_loss = t10 / t12
-    t13 = dmlp_loss_dmlp_loss / t12
-    # adjoint of: t10 = -t9
-    t14 = -t13
-    # adjoint of: t9 = np.sum(t8)
-    t13 = _unreduce(t14, t8)
+    # adjoint of: -np.sum(t8) / t10
+    t11 = dmlp_loss_dmlp_loss / t10
+    # adjoint of: -np.sum(t8)
+    t12 = -t11
+    # adjoint of: np.sum(t8)
+    t11 = _unreduce(t12, t8)
     # adjoint of: t8 = Y * log_probs
-    t14 = Y * t13
-    dmlp_loss_dlog_probs = _unbroadcast(t14, log_probs)
+    t12 = Y * t11
+    dmlp_loss_dlog_probs = _unbroadcast(t12, log_probs)
     # adjoint of: log_probs = shifted - t7
-    t13 = _unbroadcast(dmlp_loss_dlog_probs, shifted)
-    t14 = _unbroadcast(dmlp_loss_dlog_probs, t7)
-    t15 = -t14
+    t11 = _unbroadcast(dmlp_loss_dlog_probs, shifted)
+    t12 = _unbroadcast(dmlp_loss_dlog_probs, t7)
+    t13 = -t12
     # adjoint of: t7 = np.log(t6)
-    t14 = t15 / t6
+    t12 = t13 / t6
     # adjoint of: t6 = np.sum(t5, axis=1, keepdims=True)
-    t15 = _unreduce(t14, t5, axis=1, keepdims=True)
+    t13 = _unreduce(t12, t5, axis=1, keepdims=True)
     # adjoint of: t5 = np.exp(shifted)
-    t14 = t5 * t15
-    dmlp_loss_dshifted = t13 + t14
+    t12 = t5 * t13
+    dmlp_loss_dshifted = t11 + t12
     # adjoint of: shifted = logits - t4
-    t13 = _unbroadcast(dmlp_loss_dshifted, logits)
-    t14 = _unbroadcast(dmlp_loss_dshifted, t4)
-    t15 = -t14
+    t11 = _unbroadcast(dmlp_loss_dshifted, logits)
+    t12 = _unbroadcast(dmlp_loss_dshifted, t4)
+    t13 = -t12
     # adjoint of: t4 = np.max(logits, axis=1, keepdims=True)
-    t14 = _extremum_grad(t15, t4, logits, axis=1, keepdims=True)
-    dmlp_loss_dlogits = t13 + t14
+    t12 = _extremum_grad(t13, t4, logits, axis=1, keepdims=True)
+    dmlp_loss_dlogits = t11 + t12
     # adjoint of: logits = t3 + b2
-    t13 = _unbroadcast(dmlp_loss_dlogits, t3)
+    t11 = _unbroadcast(dmlp_loss_dlogits, t3)
     dmlp_loss_db2 = _unbroadcast(dmlp_loss_dlogits, b2)
     # adjoint of: t3 = hidden @ W2
-    dmlp_loss_dhidden = _matmul_grad_a(t13, hidden, W2)
-    dmlp_loss_dW2 = _matmul_grad_b(t13, hidden, W2)
+    dmlp_loss_dhidden = _matmul_grad_a(t11, hidden, W2)
+    dmlp_loss_dW2 = _matmul_grad_b(t11, hidden, W2)
     # adjoint of: hidden = np.tanh(t2)
-    t13 = hidden * hidden
-    t14 = 1 - t13
-    t13 = t14 * dmlp_loss_dhidden
+    t11 = hidden * hidden
+    t12 = 1 - t11
+    t11 = t12 * dmlp_loss_dhidden
     # adjoint of: t2 = t1 + b1
-    t14 = _unbroadcast(t13, t1)
-    dmlp_loss_db1 = _unbroadcast(t13, b1)
+    t12 = _unbroadcast(t11, t1)
+    dmlp_loss_db1 = _unbroadcast(t11, b1)
     # adjoint of: t1 = X @ W1
-    dmlp_loss_dW1 = _matmul_grad_b(t14, X, W1)
+    dmlp_loss_dW1 = _matmul_grad_b(t12, X, W1)
     return dmlp_loss_dW1, dmlp_loss_db1, dmlp_loss_dW2, dmlp_loss_db2
