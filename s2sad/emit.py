@@ -89,9 +89,12 @@ def emit_module(fns: list[Function], bindings: dict[str, object], main: str | No
     prims: set[Prim] = set()
     for fn in fns:
         prims |= _prims_used(fn.body)
+    lives = [_Liveness(fn) for fn in fns]
     used = helpers.closure({p.spec.call for p in prims
                             if p.spec.call and p.spec.call.startswith("_")} | set(tail_helpers)
-                           | ({"_add_at"} if any(_repeats(fn.body) for fn in fns) else set()))
+                           | ({"_add_at"} if any(_repeats(fn.body) for fn in fns) else set())
+                           | ({"_add_into"} if any(live.added_into for live in lives)
+                              else set()))
     modules = sorted({spec_module(p) for p in prims} - {None} | helpers.modules(used)
                      | ({"np"} if prims & _NEEDS_NP else set()) | set(tail_modules))
     for alias in modules:
@@ -103,8 +106,7 @@ def emit_module(fns: list[Function], bindings: dict[str, object], main: str | No
         | _called(fns) | {renamed.get(h, h) for h in used} \
         | {p.spec.call for p in prims if p.spec.call and "." not in p.spec.call}
     texts = [helpers.source(name, renamed) for name in used]
-    for fn in fns:
-        live = _Liveness(fn)
+    for fn, live in zip(fns, lives):
         names = _final_names(fn, reserved, live)
         printer = _Printer(names, live.overwrite, renamed, _walked_tapes(fn))
         printer.quoted(fn.body)
@@ -275,8 +277,9 @@ class _Liveness:
         self.uses: list[tuple[Var, int, tuple[list[int], ...]]] = []
         self.same_as: dict[Var, Var] = {}
         self.in_place_ops: list[tuple[Op, int]] = []
+        self.carried_arrays: set[Var] = set()  # loops' carried values (``accumulation``)
         self.facts = shapes.analyze(fn)
-        self.aliases = _Aliases(self.facts if _has_in_place(fn.body) else None)
+        self.aliases = _Aliases(self.facts)
         self.pinned: set[Var] = set()  # named by a loop or branch for others: never reused
         self._recyclable: dict[Var, bool] = {}  # recyclable(v), once the walk is done
         self.numpy = self.facts.numpy
@@ -303,6 +306,18 @@ class _Liveness:
                 if self.defined_at.get(old, -2) != position:
                     self.same_as[op.result] = self.same_as.get(old, old)
         self.pinned = set(self.same_as.values())
+        self.added_into = any(op.prim is Prim.ADD for op, _ in self.in_place_ops
+                              if op.result in self.overwrite)
+
+    def accumulation(self, op: Op, loops: tuple) -> bool:
+        """Is ``op`` an adjoint accumulated over a loop's iterations (``dW = dW + t``, ``dW``
+        carried from a zero array), which may add into the array it had (``_add_into``)
+        when nothing else reads that array?"""
+        if op.prim is not Prim.ADD or not loops or self.adjoint_start is None:
+            return False
+        old = op.args[0]
+        return old in self.carried_arrays and old.base == op.result.base \
+            and not op.result.is_temp and not self.facts.scalar(op.result)
 
     def recyclable(self, v: Var) -> bool:
         """May ``v``, a temporary of an adjoint block in NumPy code, take the name of a
@@ -364,7 +379,10 @@ class _Liveness:
                 for r in stmt.results:
                     self.define(r, start)
                 self.aliases.op(stmt)
-                if stmt.prim.spec.in_place:
+                if self.accumulation(stmt, loops):  # the sum may be the old array
+                    self.aliases.union(stmt.result, stmt.args[0])
+                    self.in_place_ops.append((stmt, start))
+                elif stmt.prim.spec.in_place:
                     self.in_place_ops.append((stmt, start))
                     # printed as `x = old.copy(); x[i] += v`: v and i are read after x is
                     # assigned, so x must not take their names
@@ -385,6 +403,11 @@ class _Liveness:
             if isinstance(stmt, For):
                 for p in stmt.body.params:
                     self.define(p, start)
+                # carried from a value that may be an array (numbers start from a literal)
+                self.carried_arrays.update(
+                    p for p, init in zip(stmt.body.params[1:], stmt.inits)
+                    if not p.is_temp and not isinstance(init, Const)
+                    and not self.facts.scalar(p))
                 self.region(stmt.body, inner)
                 carried = stmt.body.params[1:]
             else:
@@ -559,15 +582,6 @@ def _wrapped(line: str, width: int = 88) -> list[str]:
     return lines + [current]
 
 
-def _has_in_place(body: tuple[Stmt, ...]) -> bool:
-    for stmt in body:
-        if isinstance(stmt, Op) and stmt.prim.spec.in_place:
-            return True
-        if any(_has_in_place(r.body) for r in regions_of(stmt)):
-            return True
-    return False
-
-
 # --------------------------------------------------------------------------------------
 # Printing through gast and astor
 
@@ -730,6 +744,11 @@ class _Printer:
                 return [self.tape_op(stmt)]
             if stmt.prim.spec.in_place:
                 return self.in_place(stmt)
+            if stmt.prim is Prim.ADD and stmt.result in self.overwrite:
+                into = self.helper_names.get("_add_into", "_add_into")
+                args = ", ".join(self.name(a) if isinstance(a, Var) else _source(self.value(a))
+                                 for a in stmt.args)
+                return [f"{self.name(stmt.result)} = {into}({args})"]
             if stmt.prim is Prim.COPY and isinstance(stmt.args[0], Var) \
                     and self.name(stmt.args[0]) == self.name(stmt.result):
                 return []  # `a = a`: the value already has the name

@@ -1650,6 +1650,7 @@ def _generated_helper(callee: object) -> Prim | None:
 
 
 _HELPER_PRIMS = {p.spec.call: p for p in Prim if p.spec.call and p.spec.call.startswith("_")}
+_HELPER_PRIMS["_add_into"] = Prim.ADD  # `a + b`, computed into a's array where it can be
 
 
 def _text(node: gast.AST) -> str:

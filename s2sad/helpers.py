@@ -46,6 +46,17 @@ def _add_at(g, index, v):
     g[index] += v
 
 
+def _add_into(g, v):
+    """g + v, written into g's own array instead of a new one where that is the same
+    result (g a writable array of v's shape and dtype). The generated code passes a g
+    that nothing else reads any more: an adjoint accumulated in a loop."""
+    if type(g) is np.ndarray and type(v) is np.ndarray and g.shape == v.shape \
+            and g.dtype == v.dtype and g.ndim and g.flags.writeable:
+        g += v
+        return g
+    return g + v
+
+
 def _is_array(x):
     """Whether x is a NumPy array: `x += y` writes into it (and into every name for it)."""
     return isinstance(x, np.ndarray)
@@ -472,6 +483,7 @@ DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_zeros_like": ((), ("np",)),
     "_zeros": ((), ("np",)),
     "_add_at": ((), ("np",)),
+    "_add_into": ((), ("np",)),
     "_is_array": ((), ("np",)),
     "_shares_memory": ((), ("np",)),
     "_unbroadcast": ((), ("np",)),

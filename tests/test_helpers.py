@@ -41,3 +41,32 @@ def test_zeros_is_np_zeros_like(x):
     assert not np.any(got)
     got[...] = 1  # writable, and its own storage
     assert not np.shares_memory(got, np.asarray(x))
+
+
+@pytest.mark.parametrize("g, v", [
+    (np.arange(6.0).reshape(2, 3), np.full((2, 3), 0.5)),
+    (np.ones(3, dtype=np.float32), np.ones(3, dtype=np.float32)),
+    (np.ones(3, dtype=np.float32), np.ones(3)),               # the sum is float64: not g
+    (np.zeros(3, dtype=np.int64), np.full(3, 0.25)),          # int g: += would raise
+    (np.arange(6.0).reshape(2, 3), np.ones(3)),                # v broadcast: a new array
+    (np.ones(3), np.ones((2, 3))),                            # g broadcast: a new array
+    (np.array(1.5), np.array(2.0)),                           # 0-d: the sum is a scalar
+    (np.broadcast_to(np.ones(3), (2, 3)), np.ones((2, 3))),   # read-only g
+    (2.5, np.ones(3)), (np.ones(3), 2.5), (1.5, 2.25),
+], ids=["float64", "float32", "float32+float64", "int+float", "v-broadcast", "g-broadcast",
+        "0-d", "read-only", "number+array", "array+number", "numbers"])
+def test_add_into_is_plus(g, v):
+    """``_add_into(g, v)`` is ``g + v``: the same values, dtype, shape and type; it is g's
+    own array exactly when that array can hold the sum."""
+    expected = g + v
+    in_place = type(g) is np.ndarray and g.flags.writeable and np.ndim(g) > 0 \
+        and np.shape(g) == np.shape(expected) and g.dtype == expected.dtype \
+        and type(v) is np.ndarray and np.shape(v) == np.shape(g)
+    original = np.array(g, copy=True)
+    got = helpers._add_into(g, v)
+    assert type(got) is type(expected)
+    assert np.shape(got) == np.shape(expected) and np.result_type(got) == np.result_type(expected)
+    assert np.array_equal(got, expected)
+    assert (got is g) == in_place
+    if not in_place and type(g) is np.ndarray:
+        assert np.array_equal(g, original)  # g untouched

@@ -326,3 +326,37 @@ def test_add_at_and_zeros_in_generated_code_differentiate_again(f, idx, spelled)
     h = 1e-6
     expected = (first(x + h * v, idx) - first(x - h * v, idx)) / (2 * h)
     assert array_close(hv, expected)
+
+
+def recurrent(W, xs, h0):
+    h = h0
+    s = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+        s = s + np.sum(h * h)
+    return s
+
+
+def test_adjoints_accumulated_over_a_loop_add_into_their_array_and_differentiate_again():
+    """``dW = dW + t`` over the reversed loop is ``dW = _add_into(dW, t)``: the adjoint
+    adds into its own array (a zero array made before the loop) where nothing else reads
+    it. Right for float64, float32 and integer weights (an integer dW takes a new float
+    array, as ``+`` does), and the compiler reads ``_add_into`` back as ``+``."""
+    rng = np.random.default_rng(3)
+    W, xs, h0 = 0.4 * rng.normal(size=(3, 3)), rng.normal(size=(5, 3)), rng.normal(size=3)
+    first = s2sad.grad(recurrent, wrt=(0, 2))
+    text = s2sad.source(first)
+    assert "dsdW = _add_into(dsdW, " in text and "def _add_into" in text
+    dW, dh0 = first(W, xs, h0)
+    assert array_close(dW, array_gradient(recurrent, (W, xs, h0), 0))
+    assert array_close(dh0, array_gradient(recurrent, (W, xs, h0), 2))
+    for weights in (W.astype(np.float32), np.array([[1, 0, 0], [0, 1, 1], [0, 0, 1]])):
+        got, _ = first(weights, xs, h0)  # float64 contributions (xs, h0), as with `+`
+        assert got.dtype == np.float64
+        assert array_close(got, array_gradient(recurrent, (weights.astype(float), xs, h0), 0))
+    v = rng.normal(size=(3, 3))
+    _, hv = s2sad.jvp(first, wrt=0)(W, xs, h0, v)
+    h = 1e-6
+    up, down = first(W + h * v, xs, h0), first(W - h * v, xs, h0)
+    for k in range(2):
+        assert array_close(hv[k], (up[k] - down[k]) / (2 * h))
