@@ -510,6 +510,36 @@ def test_simplify_keeps_zero_times_what_may_be_an_array() -> None:
     """)
 
 
+def test_simplify_seed_carried_unchanged_through_a_loop() -> None:
+    # an adjoint loop carries the seed of a sum it adds to (s.1 yields as s.2, a copy of
+    # itself): an array times it is the array, as times the seed itself; a number carried
+    # that changes (t.1) is not the seed
+    check(simplify.run(ir("""\
+        def f(x, n):
+            s = copy 1.0
+            t = copy 1.0
+            r, s.3, t.3 = for i in range(0, n, 1) carry(g=x, s.1=s, t.1=t):
+                s.2 = copy s.1
+                %1 = np.tanh g
+                %2 = mul %1 s.2
+                %3 = mul %2 t.1
+                t.2 = add t.1 1.0
+                yield %3, s.2, t.2
+            return r
+    """)), """\
+        def f(x, n):
+            s = copy 1.0
+            t = copy 1.0
+            r, s.3, t.3 = for i in range(0, n, 1) carry(g=x, s.1=s, t.1=t):
+                s.2 = copy s.1
+                %1 = np.tanh g
+                %3 = mul %1 t.1
+                t.2 = add t.1 1.0
+                yield %3, s.2, t.2
+            return r
+    """)
+
+
 def test_simplify_double_negation_through_a_named_value() -> None:
     check(simplify.run(ir("""\
         def f(x):

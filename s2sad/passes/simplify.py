@@ -4,7 +4,9 @@ Folds an op whose operands are all literals, and rewrites ``x*1``, ``1*x``, ``x/
 ``x+0``, ``0+x``, ``x-0``, ``0*x``, ``x*0``, ``x**1``, ``--x``, ``+x``, ``a + -t`` (as
 ``a - t``), ``(2 * t) * 100.0`` (as ``200.0 * t``, when one factor is a power of two, so
 the product is exact) and ``c * g`` spread over an array's shape (``_unreduce``, the
-adjoint of ``np.sum``) and then multiplied by an array of that shape (as ``a * (c * g)``).
+adjoint of ``np.sum``) and then multiplied by an array of that shape (as ``a * (c * g)``);
+an array times a gradient's seed ``dbdb = 1.0`` (also where a loop carries it unchanged)
+is the array.
 Zero follows the symbolic-zero convention of AD systems in derivative code: ``0*x`` is
 ``0`` even where IEEE arithmetic would give ``nan`` for an infinite ``x``; the primal's own
 values (``primal``) keep ``0*x``, so a derivative's value is always the function's. A
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from ..ir import (
     Comment,
     Const,
+    For,
     Function,
     Op,
     Region,
@@ -56,6 +59,7 @@ class _Facts:
     def __init__(self, fn: Function, scalars: tuple[Var, ...], primal: frozenset[str]
                  ) -> None:
         self.fn, self.scalars, self.primal = fn, scalars, primal
+        self.unchanged: dict[Var, Value] = {}  # a loop's carried value it yields as it got
 
     @functools.cached_property
     def shapes(self) -> shapes.Shapes:
@@ -68,6 +72,8 @@ def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var
     body: list[Stmt] = []
     for stmt in stmts:
         if not isinstance(stmt, (Op, Comment)):
+            if isinstance(stmt, For):
+                _note_unchanged(stmt, facts.unchanged)
             stmt = map_regions(stmt, lambda r: Region(
                 r.params, _body(r.body, mapping, dict(defining), facts), r.yields))
         elif isinstance(stmt, Op):
@@ -89,6 +95,34 @@ def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var
             defining[stmt.result] = stmt
         body.append(stmt)
     return tuple(body)
+
+
+def _note_unchanged(loop: For, unchanged: dict[Var, Value]) -> None:
+    """Adds the values ``loop`` carries without changing them (it yields each as it got
+    it, through copies: an adjoint of a sum the loop adds to), each with its start."""
+    copies = {op.result: op.args[0] for op in loop.body.body
+              if isinstance(op, Op) and op.prim is Prim.COPY}
+    for param, init, out in zip(loop.body.params[1:], loop.inits, loop.body.yields):
+        while out in copies:
+            out = copies[out]
+        if out == param:
+            unchanged[param] = init
+
+
+def _is_seed(v: Value, defining: dict[Var, Op], unchanged: dict[Var, Value]) -> bool:
+    """Is ``v`` a named copy of the literal 1 (a gradient's seed ``dbdb = 1.0``), also
+    through copies and loops that carry it unchanged?"""
+    while isinstance(v, Var):
+        op = defining.get(v)
+        if op is not None and op.prim is Prim.COPY:
+            if _is(op.args[0], 1):
+                return True
+            v = op.args[0]
+        elif v in unchanged:
+            v = unchanged[v]
+        else:
+            return False
+    return False
 
 
 def _fold(prim: Prim, a: Value, b: Value) -> Const | None:
@@ -143,9 +177,8 @@ def _simplify(op: Op, defining: dict[Var, Op], known: _Facts) -> Value | _Rewrit
         if _is(x, 1):
             return y
         for a, b in ((x, y), (y, x)):  # an array times the seed 1.0 is the array
-            seed = defining.get(b) if isinstance(b, Var) else None
-            if seed is not None and seed.prim is Prim.COPY and _is(seed.args[0], 1) \
-                    and not known.shapes.scalar(a) and known.shapes.numpy:
+            if _is_seed(b, defining, known.unchanged) and not known.shapes.scalar(a) \
+                    and known.shapes.numpy:
                 return a
         for a, b in ((x, y), (y, x)):  # a * (g spread over a's shape) is a * g
             spread = defining.get(b) if isinstance(b, Var) else None
