@@ -23,6 +23,8 @@ import ast
 import dataclasses
 import math
 import re
+import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Union
@@ -47,20 +49,35 @@ class Loc:
         return f"{self.filename}:{self.lineno}:{self.col}"
 
 
-@dataclass(frozen=True)
+# Var's objects by name; weak, so names no longer in use do not pile up in a long process
+_interned: weakref.WeakValueDictionary[str, Var] = weakref.WeakValueDictionary()
+_interning = threading.Lock()
+
+
+@dataclass(frozen=True, eq=False)
 class Var:
-    """An SSA value: ``a``, ``a.1`` (a later version of ``a``) or ``%3`` (a temporary)."""
+    """An SSA value: ``a``, ``a.1`` (a later version of ``a``) or ``%3`` (a temporary).
+
+    There is one ``Var`` object per name (``Var("a") is Var("a")``), so equality by name
+    is identity and hashing is ``object``'s, done in C: values are hashed and compared in
+    every pass, tens of thousands of times a compile, and a hash written in Python was a
+    tenth of the time. Nothing may depend on the order of a set of values (hashes are
+    addresses now, as they were per-process string hashes before)."""
 
     name: str
 
-    # by name alone, written out: values are hashed and compared in every pass
-    def __hash__(self) -> int:
-        return hash(self.name)
+    def __new__(cls, name: str) -> Var:
+        # a lock: two threads making the same name at once must get the same object
+        with _interning:
+            var = _interned.get(name)
+            if var is None:
+                var = object.__new__(cls)
+                object.__setattr__(var, "name", name)
+                _interned[name] = var
+            return var
 
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is Var:
-            return self.name == other.name  # type: ignore[attr-defined]
-        return NotImplemented
+    def __reduce__(self) -> tuple:
+        return (Var, (self.name,))  # copies and pickles come back as the one object
 
     @property
     def is_temp(self) -> bool:
