@@ -222,6 +222,10 @@ class Prim(enum.Enum):
     LOGDET_GRAD = "logdet_grad"
     SETITEM_GRAD = "setitem_grad"  # g[index], where later duplicate writes took it
 
+    # members are singletons compared by identity: hash them as objects, in C (Enum's
+    # hash of the member's name is Python code, and every pass looks primitives up)
+    __hash__ = object.__hash__
+
     @property
     def spec(self) -> PrimSpec:
         return SPEC[self]

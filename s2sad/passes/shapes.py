@@ -42,12 +42,14 @@ from ..ir import (
 from ..primitives import Prim, numpy_result
 from . import tapes
 
-# operands that must be numbers (math.*, float(), builtin min/max)
-_NUMBER_ARGS = {Prim.FLOAT, Prim.INT, Prim.MIN, Prim.MAX}
+# operands that must be numbers (math.*, float(), builtin min/max); a set, not a test of
+# the spelling: asked for every op in every round of the fixed point
+_NUMBER_ARGS = frozenset({Prim.FLOAT, Prim.INT, Prim.MIN, Prim.MAX}
+                         | {p for p in Prim if p.value.startswith("math.")})
 
 
 def _needs_numbers(prim: Prim) -> bool:
-    return prim.value.startswith("math.") or prim in _NUMBER_ARGS
+    return prim in _NUMBER_ARGS
 
 
 class Shapes:
