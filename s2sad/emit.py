@@ -18,6 +18,7 @@ Everything here is deterministic: the same IR gives the same bytes.
 
 from __future__ import annotations
 
+import bisect
 import builtins
 import hashlib
 import keyword
@@ -224,28 +225,43 @@ def _final_names(fn: Function, reserved: set[str], live: _Liveness) -> dict[Var,
     names: dict[Var, str] = {}
     temp_count = 0
     temps: list[str] = []  # temporary names in order, for reuse
+    place: dict[str, int] = {}  # a temporary name -> its index in temps
+    # the indices, ascending, of the temporary names whose value may give them away: the
+    # only ones worth looking at for reuse (most hold numbers, which never do)
+    giving: list[int] = []
+
+    def hold(name: str, var: Var) -> None:
+        holder[name] = var
+        if name in place:
+            k = place[name]
+            at = bisect.bisect_left(giving, k)
+            listed = at < len(giving) and giving[at] == k
+            if live.free_after(var) is not None:
+                if not listed:
+                    giving.insert(at, k)
+            elif listed:
+                del giving[at]
+
     for position, _, var in sorted(live.defs, key=lambda d: (d[0], d[1])):
         if var in live.same_as:
             names[var] = names[live.same_as[var]]
-            holder[names[var]] = var
+            hold(names[var], var)
             continue
         if var.is_temp:
             # a temporary that may be an array takes the name of a dead one, so the
             # array it held is freed (a number is cheap: it keeps a name of its own)
-            reuse = None if not live.recyclable(var) else next(
-                (t for t in temps if live.recyclable(holder[t])
-                 and live.last_use.get(holder[t], -1) < position
-                 and live.defined_at[holder[t]] != position
-                 and holder[t] not in live.pinned), None)
+            reuse = _dead_temp([temps[k] for k in giving], holder, position, live) \
+                if live.recyclable(var) else None
             if reuse is None:
                 while True:
                     temp_count += 1
                     reuse = f"t{temp_count}"
                     if reuse not in reserved and reuse not in bases:
                         break
+                place[reuse] = len(temps)
                 temps.append(reuse)
             names[var] = reuse
-            holder[reuse] = var
+            hold(reuse, var)
             continue
         k = 0
         while True:
@@ -260,9 +276,21 @@ def _final_names(fn: Function, reserved: set[str], live: _Liveness) -> dict[Var,
                                      or live.defined_at[held] == position):
                 continue  # still needed, or defined beside this one (region params)
             break
-        holder[candidate] = var
+        hold(candidate, var)
         names[var] = candidate
     return names
+
+
+def _dead_temp(candidates: list[str], holder: dict[str, Var], position: int,
+               live: _Liveness) -> str | None:
+    """The first of the temporary names whose value may give its name away that is dead
+    at ``position`` (and not defined there beside the one asking)."""
+    for name in candidates:
+        held = holder[name]
+        free = live.free_after(held)
+        if free is not None and free < position and live.defined_at[held] != position:
+            return name
+    return None
 
 
 class _Liveness:
@@ -278,6 +306,7 @@ class _Liveness:
         self.aliases = _Aliases(self.facts if _has_in_place(fn.body) else None)
         self.pinned: set[Var] = set()  # named by a loop or branch for others: never reused
         self._recyclable: dict[Var, bool] = {}  # recyclable(v), once the walk is done
+        self._free_after: dict[Var, int | None] = {}  # free_after(v), likewise
         self.numpy = self.facts.numpy
         self.adjoint_start: int | None = None  # where the first adjoint block begins
         for p in fn.params:
@@ -313,6 +342,17 @@ class _Liveness:
                 and not self.facts.scalar(v) and self.adjoint_start is not None \
                 and self.defined_at.get(v, -1) > self.adjoint_start
         return known
+
+    def free_after(self, v: Var) -> int | None:
+        """After which position ``v``'s name may go to another temporary (its last use),
+        or None if never: it is not recyclable, or a loop or branch named others by it.
+        Asked for every earlier temporary each time one is named: worth remembering."""
+        if v in self._free_after:
+            return self._free_after[v]
+        free = self.last_use.get(v, -1) if self.recyclable(v) and v not in self.pinned \
+            else None
+        self._free_after[v] = free
+        return free
 
     def may_overwrite(self, old: Var, new: Var, position: int) -> bool:
         """No value still read after ``position`` shares ``old``'s storage."""
