@@ -671,6 +671,49 @@ class _Printer:
         keywords = [gast.keyword(k, self.value(Const(v))) for k, v in params.items()]
         return gast.Call(self.call(spec.call), args, keywords)
 
+    def atom(self, v: Value) -> str | None:
+        """``v`` as ``_atom`` prints ``self.value(v)``: a name or a plain literal, else
+        None (a global is left to the tree)."""
+        if isinstance(v, Var):
+            return self.names.get(v, v.name)
+        return _literal(v.value) if isinstance(v, Const) else None
+
+    def text(self, v: Value) -> str:
+        """``_source(self.value(v))``, without building the tree where it is an atom."""
+        atom = self.atom(v)
+        return atom if atom is not None else _source(self.value(v))
+
+    def quick(self, op: Op) -> str | None:
+        """What ``_source`` prints for ``self.expr(op)`` when that is one operation on
+        names and literals (``_quick``), read off the op without building the tree (most
+        lines are such; building them was a third of the printing); None where the
+        tree must be built (it may still print quickly)."""
+        spec, prim = op.prim.spec, op.prim
+        if prim is Prim.COPY:
+            return self.atom(op.args[0])
+        if prim in _TREE_ONLY:
+            return None
+        args = [self.atom(a) for a in op.args]
+        if None in args:
+            return None
+        if spec.attr is not None:
+            return f"{args[0]}.{spec.attr}" if isinstance(op.args[0], Var) else None
+        if spec.infix is not None:
+            symbol = _QUICK_COMPARE[_COMPARE[prim]] if prim in _COMPARE \
+                else _QUICK_BINARY[_BINARY[prim]]
+            return f"{args[0]} {symbol} {args[1]}"
+        if spec.prefix is not None:
+            return f"-{args[0]}" if prim is Prim.NEG and isinstance(op.args[0], Var) \
+                else None
+        if spec.call is None:
+            return None
+        for key, value in dict(op.params).items():  # keyword arguments
+            literal = _literal(value.value)
+            if literal is None:
+                return None
+            args.append(f"{key}={literal}")
+        return f"{self.helper_names.get(spec.call, spec.call)}({', '.join(args)})"
+
     def checkpointed(self, op: Op, args: list[gast.expr], params: dict) -> gast.expr:
         """``_checkpointed(step, vjp_step, range(...), state=(...), invariants=(...),
         adjoint=(...), wrt=(...))``: the operands are the range's bounds, the first state,
@@ -707,12 +750,12 @@ class _Printer:
         """
         target, old = self.name(op.result), op.args[0]
         lines = []
-        source = _source(self.value(old))
+        source = self.text(old)
         if op.result not in self.overwrite:  # someone else still reads the old value
             lines.append(f"{target} = {source}.copy()")
         elif source != target:
             lines.append(f"{target} = {source}")
-        value = _source(self.value(op.args[1]))
+        value = self.text(op.args[1])
         if op.prim is Prim.APPEND:
             return lines + [f"{target}.append({value})"]
         pattern = dict(op.params).get("index", Const("_")).value
@@ -732,6 +775,9 @@ class _Printer:
         return lines + [f"{add_at}({target}, {at}, {value})"]
 
     def assignment(self, op: Op) -> str:
+        rhs = self.quick(op)
+        if rhs is not None and op.results:
+            return f"{', '.join(self.name(r) for r in op.results)} = {rhs}"
         targets = [gast.Name(self.names.get(r, r.name), gast.Store(), None, None)
                    for r in op.results]
         target = targets[0] if len(targets) == 1 else gast.Tuple(targets, gast.Store())
@@ -795,13 +841,13 @@ class _Printer:
             return f"{self.name(op.results[0])} = []"
         tape = self.name(op.args[0])
         if op.prim is Prim.PUSH:
-            values = [_source(self.value(v)) for v in op.args[1:]]
+            values = [self.text(v) for v in op.args[1:]]
             item = values[0] if len(values) == 1 else f"({', '.join(values)})"
             return f"{tape}.append({item})"
         return f"{', '.join(self.name(r) for r in op.results)} = {tape}.pop()"
 
     def if_(self, stmt: If) -> list[str]:
-        cond = _source(self.value(stmt.cond))
+        cond = self.text(stmt.cond)
         then = self.block(stmt.then.body, self.copies(stmt.results, stmt.then.yields))
         orelse = self.block(stmt.orelse.body, self.copies(stmt.results, stmt.orelse.yields))
         if then == ["    pass"] and orelse != ["    pass"]:  # if not c: ...
@@ -816,7 +862,7 @@ class _Printer:
             bounds.pop()
             if bounds[0] == Const(0):
                 bounds.pop(0)
-        iterable = f"range({', '.join(_source(self.value(b)) for b in bounds)})"
+        iterable = f"range({', '.join(self.text(b) for b in bounds)})"
         if stmt.reverse:
             iterable = f"reversed({iterable})"
         body = stmt.body.body
@@ -845,7 +891,7 @@ class _Printer:
         else:  # while True: ... if not test: break
             lines.append("while True:")
             head = [line for s in cond_body for line in self.statement(s)]
-            head += [f"if not {_source(self.value(test))}:", "    break"]
+            head += [f"if not {self.text(test)}:", "    break"]
         body = self.block(stmt.body.body, self.copies(stmt.cond.params, stmt.body.yields))
         self.loops -= 1
         if head:
@@ -912,12 +958,17 @@ def _atom(node: object) -> str | None:
     if isinstance(node, gast.Name):
         return node.id
     if isinstance(node, gast.Constant):
-        value = node.value
-        if value is None or type(value) is bool:
-            return repr(value)
-        if type(value) in (int, float) and value >= 0 and math.isfinite(value) \
-                and abs(value) < 1e15 and (value == 0 or abs(value) >= 1e-4):
-            return repr(value)
+        return _literal(node.value)
+    return None
+
+
+def _literal(value: object) -> str | None:
+    """A constant's text where astor prints it as ``repr`` does, else None."""
+    if value is None or type(value) is bool:
+        return repr(value)
+    if type(value) in (int, float) and value >= 0 and math.isfinite(value) \
+            and abs(value) < 1e15 and (value == 0 or abs(value) >= 1e-4):
+        return repr(value)
     return None
 
 
@@ -974,6 +1025,10 @@ def _dotted(path: str) -> gast.expr:
 _BINARY = {Prim.ADD: gast.Add, Prim.SUB: gast.Sub, Prim.MUL: gast.Mult, Prim.DIV: gast.Div,
            Prim.POW: gast.Pow, Prim.FLOORDIV: gast.FloorDiv, Prim.MOD: gast.Mod,
            Prim.MATMUL: gast.MatMult}
+# what expr builds in ways _quick does not print (subscripts, tuples, keyword arguments
+# that are not literals, ...): quick() leaves them to the tree
+_TREE_ONLY = {Prim.GETITEM, Prim.CALL, Prim.CHECKPOINTED, Prim.SETITEM_GRAD, Prim.TUPLE,
+              Prim.LIST, Prim.NP_EINSUM}
 _UNARY = {Prim.NEG: gast.USub, Prim.POS: gast.UAdd, Prim.NOT: gast.Not}
 _COMPARE = {Prim.LT: gast.Lt, Prim.LE: gast.LtE, Prim.GT: gast.Gt, Prim.GE: gast.GtE,
             Prim.EQ: gast.Eq, Prim.NE: gast.NotEq}
