@@ -321,37 +321,56 @@ def map_regions(stmt: Stmt, f) -> Stmt:
 
 
 def substitute(body: tuple[Stmt, ...], mapping: dict[Var, Value]) -> tuple[Stmt, ...]:
-    """Replace uses (not definitions) of the vars in ``mapping``, regions included."""
+    """Replace uses (not definitions) of the vars in ``mapping``, regions included.
+
+    A statement that reads none of them is kept as it is (the same object), and so is a
+    body none of whose statements changes: passes substitute a few values into whole
+    functions, and rebuilding every statement was most of the work."""
     if not mapping:
         return body
 
     def sub(v: Value) -> Value:
         return mapping.get(v, v) if isinstance(v, Var) else v
 
+    def reads(values: tuple[Value, ...]) -> bool:
+        return any(v in mapping for v in values if isinstance(v, Var))
+
     def sub_region(r: Region) -> Region:
-        return Region(r.params, substitute(r.body, mapping), tuple(map(sub, r.yields)))
+        inner = substitute(r.body, mapping)
+        if inner is r.body and not reads(r.yields):
+            return r
+        return Region(r.params, inner, tuple(map(sub, r.yields)))
 
     out: list[Stmt] = []
+    changed = False
     for stmt in body:
+        new = stmt
         if isinstance(stmt, Op):
-            stmt = dataclasses.replace(stmt, args=tuple(map(sub, stmt.args)))
-        elif isinstance(stmt, Comment) and stmt.of is not None:
-            of = dataclasses.replace(stmt.of, args=tuple(map(sub, stmt.of.args)))
-            stmt = dataclasses.replace(stmt, of=of)
+            if reads(stmt.args):
+                new = dataclasses.replace(stmt, args=tuple(map(sub, stmt.args)))
+        elif isinstance(stmt, Comment):
+            if stmt.of is not None and reads(stmt.of.args):
+                of = dataclasses.replace(stmt.of, args=tuple(map(sub, stmt.of.args)))
+                new = dataclasses.replace(stmt, of=of)
         elif isinstance(stmt, If):
-            stmt = dataclasses.replace(
-                stmt, cond=sub(stmt.cond), then=sub_region(stmt.then),
-                orelse=sub_region(stmt.orelse))
+            then, orelse = sub_region(stmt.then), sub_region(stmt.orelse)
+            if reads((stmt.cond,)) or then is not stmt.then or orelse is not stmt.orelse:
+                new = dataclasses.replace(stmt, cond=sub(stmt.cond), then=then, orelse=orelse)
         elif isinstance(stmt, For):
-            stmt = dataclasses.replace(
-                stmt, start=sub(stmt.start), stop=sub(stmt.stop), step=sub(stmt.step),
-                inits=tuple(map(sub, stmt.inits)), body=sub_region(stmt.body))
+            region = sub_region(stmt.body)
+            if reads((stmt.start, stmt.stop, stmt.step, *stmt.inits)) \
+                    or region is not stmt.body:
+                new = dataclasses.replace(
+                    stmt, start=sub(stmt.start), stop=sub(stmt.stop), step=sub(stmt.step),
+                    inits=tuple(map(sub, stmt.inits)), body=region)
         elif isinstance(stmt, While):
-            stmt = dataclasses.replace(
-                stmt, inits=tuple(map(sub, stmt.inits)), cond=sub_region(stmt.cond),
-                body=sub_region(stmt.body))
-        out.append(stmt)
-    return tuple(out)
+            cond, region = sub_region(stmt.cond), sub_region(stmt.body)
+            if reads(stmt.inits) or cond is not stmt.cond or region is not stmt.body:
+                new = dataclasses.replace(stmt, inits=tuple(map(sub, stmt.inits)),
+                                          cond=cond, body=region)
+        changed = changed or new is not stmt
+        out.append(new)
+    return tuple(out) if changed else body
 
 
 def substitute_function(fn: Function, mapping: dict[Var, Value]) -> Function:
