@@ -163,9 +163,12 @@ class _Pass:
         return True  # Global: a number
 
     def dims(self, v: Value) -> int | None:
-        if self.is_s(v):
-            return 0
-        return self.ndim.get(v) if isinstance(v, Var) else None
+        # is_s written out: asked for every operand of every op in every round
+        if isinstance(v, Var):
+            return 0 if v in self.s else self.ndim.get(v)
+        if isinstance(v, Const):
+            return 0 if isinstance(v.value, (int, float, bool)) else None
+        return 0  # Global: a number
 
     def mark(self, v: object) -> bool:
         if isinstance(v, Var) and v not in self.s:
@@ -202,10 +205,10 @@ class _Pass:
     def op_dims(self, op: Op) -> int | None:
         """The number of dimensions of ``op``'s result, when the operands tell."""
         spec, p, args = op.prim.spec, op.prim, op.args
-        params = {k: v.value for k, v in op.params}
         if spec.scalar:
             return 0
         if spec.reduction:
+            params = {k: v.value for k, v in op.params}
             axis, keep = params.get("axis"), params.get("keepdims", False)
             if axis is None and not keep:
                 return 0
@@ -213,9 +216,14 @@ class _Pass:
             if n is None or keep:
                 return n
             return n - (len(axis) if isinstance(axis, tuple) else 1)
-        if spec.elementwise:
-            dims = [self.dims(a) for a in args]
-            return None if None in dims else max(dims, default=0)  # type: ignore
+        if spec.elementwise:  # the most operands have
+            most = 0
+            for a in args:
+                n = self.dims(a)
+                if n is None:
+                    return None
+                most = max(most, n)
+            return most
         if p in _SAME_NDIM:
             return self.dims(args[0])
         if p in _CONSTRUCTORS:
