@@ -909,6 +909,8 @@ class _Printer:
         return _source(gast.Return(self.out(out)))
 
     def header(self, fn: Function) -> str:
+        if all(p.default is None and not p.kwonly for p in fn.params):  # as astor prints it
+            return f"def {fn.name}({', '.join(self.name(p.var) for p in fn.params)}):"
         positional = [p for p in fn.params if not p.kwonly]
         keyword_only = [p for p in fn.params if p.kwonly]
 
