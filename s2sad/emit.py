@@ -696,6 +696,14 @@ class _Printer:
         args = [self.atom(a) for a in op.args]
         if None in args:
             return None
+        if prim is Prim.GETITEM:  # x[i] and x[i, j]; slices and the rest by the tree
+            params = dict(op.params)
+            items = params.get("index", Const("_")).value.split(",")
+            if params.get("copy", Const(False)).value or not isinstance(op.args[0], Var) \
+                    or any(item.strip() != "_" for item in items) \
+                    or len(items) != len(args) - 1:
+                return None
+            return f"{args[0]}[{', '.join(args[1:])}]"
         if spec.attr is not None:
             return f"{args[0]}.{spec.attr}" if isinstance(op.args[0], Var) else None
         if spec.infix is not None:
@@ -1029,7 +1037,7 @@ _BINARY = {Prim.ADD: gast.Add, Prim.SUB: gast.Sub, Prim.MUL: gast.Mult, Prim.DIV
            Prim.MATMUL: gast.MatMult}
 # what expr builds in ways _quick does not print (subscripts, tuples, keyword arguments
 # that are not literals, ...): quick() leaves them to the tree
-_TREE_ONLY = {Prim.GETITEM, Prim.CALL, Prim.CHECKPOINTED, Prim.SETITEM_GRAD, Prim.TUPLE,
+_TREE_ONLY = {Prim.CALL, Prim.CHECKPOINTED, Prim.SETITEM_GRAD, Prim.TUPLE,
               Prim.LIST, Prim.NP_EINSUM}
 _UNARY = {Prim.NEG: gast.USub, Prim.POS: gast.UAdd, Prim.NOT: gast.Not}
 _COMPARE = {Prim.LT: gast.Lt, Prim.LE: gast.LtE, Prim.GT: gast.Gt, Prim.GE: gast.GtE,
