@@ -23,8 +23,6 @@ import ast
 import dataclasses
 import math
 import re
-import threading
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Union
@@ -49,12 +47,13 @@ class Loc:
         return f"{self.filename}:{self.lineno}:{self.col}"
 
 
-# Var's objects by name; weak, so names no longer in use do not pile up in a long process
-_interned: weakref.WeakValueDictionary[str, Var] = weakref.WeakValueDictionary()
-_interning = threading.Lock()
+# Var's objects by name. Names only (no values): it grows with the distinct names of the
+# code compiled, which repeat from one function to the next (%1, %2, ..., dbda); a weak
+# table cost more than the hashing it saves
+_interned: dict[str, Var] = {}
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Var:
     """An SSA value: ``a``, ``a.1`` (a later version of ``a``) or ``%3`` (a temporary).
 
@@ -67,14 +66,14 @@ class Var:
     name: str
 
     def __new__(cls, name: str) -> Var:
-        # a lock: two threads making the same name at once must get the same object
-        with _interning:
-            var = _interned.get(name)
-            if var is None:
-                var = object.__new__(cls)
-                object.__setattr__(var, "name", name)
-                _interned[name] = var
-            return var
+        var = _interned.get(name)
+        if var is None:
+            var = object.__new__(cls)
+            object.__setattr__(var, "name", name)
+            # setdefault is one atomic step: two threads making a name at once get one
+            # object
+            var = _interned.setdefault(name, var)
+        return var
 
     def __reduce__(self) -> tuple:
         return (Var, (self.name,))  # copies and pickles come back as the one object
