@@ -345,12 +345,14 @@ def substitute(body: tuple[Stmt, ...], mapping: dict[Var, Value]) -> tuple[Stmt,
     for stmt in body:
         new = stmt
         if isinstance(stmt, Op):
-            if reads(stmt.args):
-                new = dataclasses.replace(stmt, args=tuple(map(sub, stmt.args)))
+            if reads(stmt.args):  # the constructor: a third of dataclasses.replace's time
+                new = Op(stmt.results, stmt.prim, tuple(map(sub, stmt.args)), stmt.params,
+                         stmt.loc)
         elif isinstance(stmt, Comment):
             if stmt.of is not None and reads(stmt.of.args):
-                of = dataclasses.replace(stmt.of, args=tuple(map(sub, stmt.of.args)))
-                new = dataclasses.replace(stmt, of=of)
+                of = stmt.of
+                new = Comment(stmt.text, Op(of.results, of.prim, tuple(map(sub, of.args)),
+                                            of.params, of.loc))
         elif isinstance(stmt, If):
             then, orelse = sub_region(stmt.then), sub_region(stmt.orelse)
             if reads((stmt.cond,)) or then is not stmt.then or orelse is not stmt.orelse:
