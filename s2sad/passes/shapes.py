@@ -107,10 +107,22 @@ def analyze(fn: Function, known: tuple[Var, ...] = ()) -> Shapes:
     """``known``: values proved scalar by the caller (a gradient's output)."""
     scalar: set[Var] = set(known)
     pass_ = _Pass(scalar, {})
+    params = {p.var for p in fn.params}
+    backward_found = True
     while True:
         before = (len(scalar), len(pass_.ndim))
+        ndim, lengths = dict(pass_.ndim), dict(pass_.lengths)
         pass_.forward(fn.body)
-        pass_.backward(fn.body, {p.var for p in fn.params})
+        unchanged = len(scalar) == before[0] and pass_.ndim == ndim \
+            and pass_.lengths == lengths
+        # The backward walk changes only which values are scalar (and slots). If the last
+        # one found nothing and this forward walk changed nothing, this one would start
+        # from the facts the last one started from and find nothing again, which ends the
+        # fixed point: it is skipped (the last of four to six walks, often).
+        if backward_found or not unchanged:
+            size = len(scalar)
+            pass_.backward(fn.body, params)
+            backward_found = len(scalar) != size
         if (len(scalar), len(pass_.ndim)) == before:
             facts = Shapes(scalar, lists(fn.body), _same_shapes(fn, scalar))
             facts.numpy = _uses_numpy(fn.body)
