@@ -299,6 +299,8 @@ def all_names(fn: Function) -> set[str]:
 
 
 def regions_of(stmt: Stmt) -> tuple[Region, ...]:
+    if isinstance(stmt, (Op, Comment)):  # most statements: asked first
+        return ()
     if isinstance(stmt, If):
         return (stmt.then, stmt.orelse)
     if isinstance(stmt, For):
