@@ -23,6 +23,8 @@ proves nearly everything scalar and its adjoint is plain arithmetic::
 
 from __future__ import annotations
 
+import functools
+
 from .. import index
 from ..errors import UnsupportedSyntax
 from ..ir import (
@@ -53,20 +55,36 @@ def _needs_numbers(prim: Prim) -> bool:
 
 
 class Shapes:
-    def __init__(self, scalar: set[Var], lists: set[Var] | None = None,
-                 shape_of: dict[Var, Var] | None = None) -> None:
+    """The facts about ``fn``. Those read off the scalars once they are known
+    (``shape_of``, ``number_uses``, ``numpy_values``) are worked out when first asked
+    for: the emitter, which analyses every derivative again, asks for none of them."""
+
+    def __init__(self, fn: Function, scalar: set[Var], lists: set[Var],
+                 slots: set[Var]) -> None:
+        self.fn = fn
         self.scalars = frozenset(scalar)
-        self.lists = frozenset(lists or ())  # Python lists and tuples (not arrays)
-        self.shape_of = dict(shape_of or {})  # value -> a value proved shaped like it
-        self.numpy = True  # the code calls NumPy (heuristics for memory and speed only)
-        # values every elementwise use of which yields a number (so they are numbers when
-        # used: y in `a * y` with a scalar result, even inside a loop)
-        self.number_uses: frozenset[Var] = frozenset()
-        self.scalar_slots: frozenset[Var] = frozenset()  # setitems of one entry
-        # values that are certainly NumPy objects (primitives.numpy_result), whatever the
-        # inputs: `/` on one follows NumPy. Loops' carried values and branches' results
-        # are not counted (which costs only a spelling: np.divide for `/` in a rule)
-        self.numpy_values: frozenset[Var] = frozenset()
+        self.lists = frozenset(lists)  # Python lists and tuples (not arrays)
+        # the code calls NumPy (heuristics for memory and speed only)
+        self.numpy = _uses_numpy(fn.body)
+        self.scalar_slots = frozenset(slots)  # setitems of one entry
+
+    @functools.cached_property
+    def shape_of(self) -> dict[Var, Var]:
+        """Value -> a value proved shaped like it."""
+        return _same_shapes(self.fn, self.scalars)
+
+    @functools.cached_property
+    def number_uses(self) -> frozenset[Var]:
+        """Values every elementwise use of which yields a number (so they are numbers
+        when used: y in `a * y` with a scalar result, even inside a loop)."""
+        return frozenset(_number_uses(self.fn.body, self.scalars))
+
+    @functools.cached_property
+    def numpy_values(self) -> frozenset[Var]:
+        """Values that are certainly NumPy objects (primitives.numpy_result), whatever the
+        inputs: `/` on one follows NumPy. Loops' carried values and branches' results are
+        not counted (which costs only a spelling: np.divide for `/` in a rule)."""
+        return frozenset(_numpy_values(self.fn.body))
 
     def used_as_number(self, v: object) -> bool:
         return self.scalar(v) or v in self.number_uses
@@ -124,12 +142,7 @@ def analyze(fn: Function, known: tuple[Var, ...] = ()) -> Shapes:
             pass_.backward(fn.body, params)
             backward_found = len(scalar) != size
         if (len(scalar), len(pass_.ndim)) == before:
-            facts = Shapes(scalar, lists(fn.body), _same_shapes(fn, scalar))
-            facts.numpy = _uses_numpy(fn.body)
-            facts.number_uses = frozenset(_number_uses(fn.body, scalar))
-            facts.scalar_slots = frozenset(pass_.slots)
-            facts.numpy_values = frozenset(_numpy_values(fn.body))
-            return facts
+            return Shapes(fn, scalar, lists(fn.body), pass_.slots)
 
 
 def _numpy_values(body: tuple[Stmt, ...]) -> set[Var]:
@@ -424,7 +437,7 @@ class _Pass:
             self.mark(stmt.body.yields[k])
 
 
-def _same_shapes(fn: Function, scalar: set[Var]) -> dict[Var, Var]:
+def _same_shapes(fn: Function, scalar: frozenset[Var]) -> dict[Var, Var]:
     """Each elementwise result whose other operands are numbers is shaped like the one
     operand that may not be (``2 * t`` like ``t``); straight-line code, any depth. Also
     ``x[k:]`` like ``x[:-k]`` (both drop k entries of the first axis), and what a tape
@@ -487,7 +500,7 @@ _SAME_SHAPE = {Prim.NP_COPY, Prim.NP_ZEROS_LIKE, Prim.ZEROS, Prim.NP_ONES_LIKE, 
 _CONTAINERS = {Prim.LIST, Prim.TUPLE, Prim.APPEND, Prim.SPREAD, Prim.UNCONCATENATE}
 
 
-def _number_uses(body: tuple[Stmt, ...], scalar: set[Var]) -> set[Var]:
+def _number_uses(body: tuple[Stmt, ...], scalar: frozenset[Var]) -> set[Var]:
     """Operands whose every use is elementwise with a number as result (or math.*)."""
     good: set[Var] = set()
     bad: set[Var] = set()
