@@ -32,18 +32,26 @@ class Calls:
         self.functions: dict[str, Function] = {}  # generated name -> its IR
         self.check = check
         self.making: set[str] = set()
+        # callee name -> its cleaned-up IR (_primal_ir): asked for by every derivative of
+        # it and every name made for one, and the same each time (the callees do not
+        # change while a derivative is made)
+        self.primal_irs: dict[str, Function] = {}
 
     def _primal_ir(self, name: str) -> Function:
         from .passes import checkpoint, cleanup  # the passes call back into this module
 
         if name not in self.callees:  # a derivative generated here (hvp: jvp of vjp_g)
             return self.functions[name]
+        if name in self.primal_irs:
+            return self.primal_irs[name]
         fn = self.callees[name].fn
         fn = cleanup(fn, primal=all_names(fn))
         if not self.checkpoints:
             fn = checkpoint.run(fn, False)
         # inside the module every argument is passed by position
-        return fn.replace(params=tuple(Param(p.var) for p in fn.params))
+        fn = fn.replace(params=tuple(Param(p.var) for p in fn.params))
+        self.primal_irs[name] = fn
+        return fn
 
     def primal(self, name: str) -> str:
         """``g`` itself, as generated code (the module cannot import the user's file)."""

@@ -18,6 +18,7 @@ Everything here is deterministic: the same IR gives the same bytes.
 
 from __future__ import annotations
 
+import bisect
 import builtins
 import hashlib
 import keyword
@@ -227,28 +228,43 @@ def _final_names(fn: Function, reserved: set[str], live: _Liveness) -> dict[Var,
     names: dict[Var, str] = {}
     temp_count = 0
     temps: list[str] = []  # temporary names in order, for reuse
+    place: dict[str, int] = {}  # a temporary name -> its index in temps
+    # the indices, ascending, of the temporary names whose value may give them away: the
+    # only ones worth looking at for reuse (most hold numbers, which never do)
+    giving: list[int] = []
+
+    def hold(name: str, var: Var) -> None:
+        holder[name] = var
+        if name in place:
+            k = place[name]
+            at = bisect.bisect_left(giving, k)
+            listed = at < len(giving) and giving[at] == k
+            if live.free_after(var) is not None:
+                if not listed:
+                    giving.insert(at, k)
+            elif listed:
+                del giving[at]
+
     for position, _, var in sorted(live.defs, key=lambda d: (d[0], d[1])):
         if var in live.same_as:
             names[var] = names[live.same_as[var]]
-            holder[names[var]] = var
+            hold(names[var], var)
             continue
         if var.is_temp:
             # a temporary that may be an array takes the name of a dead one, so the
             # array it held is freed (a number is cheap: it keeps a name of its own)
-            reuse = None if not live.recyclable(var) else next(
-                (t for t in temps if live.recyclable(holder[t])
-                 and live.last_use.get(holder[t], -1) < position
-                 and live.defined_at[holder[t]] != position
-                 and holder[t] not in live.pinned), None)
+            reuse = _dead_temp([temps[k] for k in giving], holder, position, live) \
+                if live.recyclable(var) else None
             if reuse is None:
                 while True:
                     temp_count += 1
                     reuse = f"t{temp_count}"
                     if reuse not in reserved and reuse not in bases:
                         break
+                place[reuse] = len(temps)
                 temps.append(reuse)
             names[var] = reuse
-            holder[reuse] = var
+            hold(reuse, var)
             continue
         k = 0
         while True:
@@ -263,9 +279,21 @@ def _final_names(fn: Function, reserved: set[str], live: _Liveness) -> dict[Var,
                                      or live.defined_at[held] == position):
                 continue  # still needed, or defined beside this one (region params)
             break
-        holder[candidate] = var
+        hold(candidate, var)
         names[var] = candidate
     return names
+
+
+def _dead_temp(candidates: list[str], holder: dict[str, Var], position: int,
+               live: _Liveness) -> str | None:
+    """The first of the temporary names whose value may give its name away that is dead
+    at ``position`` (and not defined there beside the one asking)."""
+    for name in candidates:
+        held = holder[name]
+        free = live.free_after(held)
+        if free is not None and free < position and live.defined_at[held] != position:
+            return name
+    return None
 
 
 class _Liveness:
@@ -282,6 +310,7 @@ class _Liveness:
         self.aliases = _Aliases(self.facts)
         self.pinned: set[Var] = set()  # named by a loop or branch for others: never reused
         self._recyclable: dict[Var, bool] = {}  # recyclable(v), once the walk is done
+        self._free_after: dict[Var, int | None] = {}  # free_after(v), likewise
         self.numpy = self.facts.numpy
         self.adjoint_start: int | None = None  # where the first adjoint block begins
         for p in fn.params:
@@ -329,6 +358,17 @@ class _Liveness:
                 and not self.facts.scalar(v) and self.adjoint_start is not None \
                 and self.defined_at.get(v, -1) > self.adjoint_start
         return known
+
+    def free_after(self, v: Var) -> int | None:
+        """After which position ``v``'s name may go to another temporary (its last use),
+        or None if never: it is not recyclable, or a loop or branch named others by it.
+        Asked for every earlier temporary each time one is named: worth remembering."""
+        if v in self._free_after:
+            return self._free_after[v]
+        free = self.last_use.get(v, -1) if self.recyclable(v) and v not in self.pinned \
+            else None
+        self._free_after[v] = free
+        return free
 
     def may_overwrite(self, old: Var, new: Var, position: int) -> bool:
         """No value still read after ``position`` shares ``old``'s storage."""
@@ -672,6 +712,57 @@ class _Printer:
         keywords = [gast.keyword(k, self.value(Const(v))) for k, v in params.items()]
         return gast.Call(self.call(spec.call), args, keywords)
 
+    def atom(self, v: Value) -> str | None:
+        """``v`` as ``_atom`` prints ``self.value(v)``: a name or a plain literal, else
+        None (a global is left to the tree)."""
+        if isinstance(v, Var):
+            return self.names.get(v, v.name)
+        return _literal(v.value) if isinstance(v, Const) else None
+
+    def text(self, v: Value) -> str:
+        """``_source(self.value(v))``, without building the tree where it is an atom."""
+        atom = self.atom(v)
+        return atom if atom is not None else _source(self.value(v))
+
+    def quick(self, op: Op) -> str | None:
+        """What ``_source`` prints for ``self.expr(op)`` when that is one operation on
+        names and literals (``_quick``), read off the op without building the tree (most
+        lines are such; building them was a third of the printing); None where the
+        tree must be built (it may still print quickly)."""
+        spec, prim = op.prim.spec, op.prim
+        if prim is Prim.COPY:
+            return self.atom(op.args[0])
+        if prim in _TREE_ONLY:
+            return None
+        args = [self.atom(a) for a in op.args]
+        if None in args:
+            return None
+        if prim is Prim.GETITEM:  # x[i] and x[i, j]; slices and the rest by the tree
+            params = dict(op.params)
+            items = params.get("index", Const("_")).value.split(",")
+            if params.get("copy", Const(False)).value or not isinstance(op.args[0], Var) \
+                    or any(item.strip() != "_" for item in items) \
+                    or len(items) != len(args) - 1:
+                return None
+            return f"{args[0]}[{', '.join(args[1:])}]"
+        if spec.attr is not None:
+            return f"{args[0]}.{spec.attr}" if isinstance(op.args[0], Var) else None
+        if spec.infix is not None:
+            symbol = _QUICK_COMPARE[_COMPARE[prim]] if prim in _COMPARE \
+                else _QUICK_BINARY[_BINARY[prim]]
+            return f"{args[0]} {symbol} {args[1]}"
+        if spec.prefix is not None:
+            return f"-{args[0]}" if prim is Prim.NEG and isinstance(op.args[0], Var) \
+                else None
+        if spec.call is None:
+            return None
+        for key, value in dict(op.params).items():  # keyword arguments
+            literal = _literal(value.value)
+            if literal is None:
+                return None
+            args.append(f"{key}={literal}")
+        return f"{self.helper_names.get(spec.call, spec.call)}({', '.join(args)})"
+
     def checkpointed(self, op: Op, args: list[gast.expr], params: dict) -> gast.expr:
         """``_checkpointed(step, vjp_step, range(...), state=(...), invariants=(...),
         adjoint=(...), wrt=(...))``: the operands are the range's bounds, the first state,
@@ -708,12 +799,12 @@ class _Printer:
         """
         target, old = self.name(op.result), op.args[0]
         lines = []
-        source = _source(self.value(old))
+        source = self.text(old)
         if op.result not in self.overwrite:  # someone else still reads the old value
             lines.append(f"{target} = {source}.copy()")
         elif source != target:
             lines.append(f"{target} = {source}")
-        value = _source(self.value(op.args[1]))
+        value = self.text(op.args[1])
         if op.prim is Prim.APPEND:
             return lines + [f"{target}.append({value})"]
         pattern = dict(op.params).get("index", Const("_")).value
@@ -733,6 +824,9 @@ class _Printer:
         return lines + [f"{add_at}({target}, {at}, {value})"]
 
     def assignment(self, op: Op) -> str:
+        rhs = self.quick(op)
+        if rhs is not None and op.results:
+            return f"{', '.join(self.name(r) for r in op.results)} = {rhs}"
         targets = [gast.Name(self.names.get(r, r.name), gast.Store(), None, None)
                    for r in op.results]
         target = targets[0] if len(targets) == 1 else gast.Tuple(targets, gast.Store())
@@ -802,13 +896,13 @@ class _Printer:
             return f"{self.name(op.results[0])} = []"
         tape = self.name(op.args[0])
         if op.prim is Prim.PUSH:
-            values = [_source(self.value(v)) for v in op.args[1:]]
+            values = [self.text(v) for v in op.args[1:]]
             item = values[0] if len(values) == 1 else f"({', '.join(values)})"
             return f"{tape}.append({item})"
         return f"{', '.join(self.name(r) for r in op.results)} = {tape}.pop()"
 
     def if_(self, stmt: If) -> list[str]:
-        cond = _source(self.value(stmt.cond))
+        cond = self.text(stmt.cond)
         then = self.block(stmt.then.body, self.copies(stmt.results, stmt.then.yields))
         orelse = self.block(stmt.orelse.body, self.copies(stmt.results, stmt.orelse.yields))
         if then == ["    pass"] and orelse != ["    pass"]:  # if not c: ...
@@ -823,7 +917,7 @@ class _Printer:
             bounds.pop()
             if bounds[0] == Const(0):
                 bounds.pop(0)
-        iterable = f"range({', '.join(_source(self.value(b)) for b in bounds)})"
+        iterable = f"range({', '.join(self.text(b) for b in bounds)})"
         if stmt.reverse:
             iterable = f"reversed({iterable})"
         body = stmt.body.body
@@ -852,7 +946,7 @@ class _Printer:
         else:  # while True: ... if not test: break
             lines.append("while True:")
             head = [line for s in cond_body for line in self.statement(s)]
-            head += [f"if not {_source(self.value(test))}:", "    break"]
+            head += [f"if not {self.text(test)}:", "    break"]
         body = self.block(stmt.body.body, self.copies(stmt.cond.params, stmt.body.yields))
         self.loops -= 1
         if head:
@@ -870,6 +964,8 @@ class _Printer:
         return _source(gast.Return(self.out(out)))
 
     def header(self, fn: Function) -> str:
+        if all(p.default is None and not p.kwonly for p in fn.params):  # as astor prints it
+            return f"def {fn.name}({', '.join(self.name(p.var) for p in fn.params)}):"
         positional = [p for p in fn.params if not p.kwonly]
         keyword_only = [p for p in fn.params if p.kwonly]
 
@@ -919,12 +1015,17 @@ def _atom(node: object) -> str | None:
     if isinstance(node, gast.Name):
         return node.id
     if isinstance(node, gast.Constant):
-        value = node.value
-        if value is None or type(value) is bool:
-            return repr(value)
-        if type(value) in (int, float) and value >= 0 and math.isfinite(value) \
-                and abs(value) < 1e15 and (value == 0 or abs(value) >= 1e-4):
-            return repr(value)
+        return _literal(node.value)
+    return None
+
+
+def _literal(value: object) -> str | None:
+    """A constant's text where astor prints it as ``repr`` does, else None."""
+    if value is None or type(value) is bool:
+        return repr(value)
+    if type(value) in (int, float) and value >= 0 and math.isfinite(value) \
+            and abs(value) < 1e15 and (value == 0 or abs(value) >= 1e-4):
+        return repr(value)
     return None
 
 
@@ -981,6 +1082,10 @@ def _dotted(path: str) -> gast.expr:
 _BINARY = {Prim.ADD: gast.Add, Prim.SUB: gast.Sub, Prim.MUL: gast.Mult, Prim.DIV: gast.Div,
            Prim.POW: gast.Pow, Prim.FLOORDIV: gast.FloorDiv, Prim.MOD: gast.Mod,
            Prim.MATMUL: gast.MatMult}
+# what expr builds in ways _quick does not print (subscripts, tuples, keyword arguments
+# that are not literals, ...): quick() leaves them to the tree
+_TREE_ONLY = {Prim.CALL, Prim.CHECKPOINTED, Prim.SETITEM_GRAD, Prim.TUPLE,
+              Prim.LIST, Prim.NP_EINSUM}
 _UNARY = {Prim.NEG: gast.USub, Prim.POS: gast.UAdd, Prim.NOT: gast.Not}
 _COMPARE = {Prim.LT: gast.Lt, Prim.LE: gast.LtE, Prim.GT: gast.Gt, Prim.GE: gast.GtE,
             Prim.EQ: gast.Eq, Prim.NE: gast.NotEq}

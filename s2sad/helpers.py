@@ -8,6 +8,7 @@ primitive with derivative rules of its own, so generated code stays differentiab
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import re
@@ -531,10 +532,18 @@ DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 def source(name: str, renamed: dict[str, str] | None = None) -> str:
     """The helper's source, with the helpers in ``renamed`` (itself or those it calls)
     spelled by their names in the module (a user's name took theirs)."""
-    text = inspect.getsource(globals()[name])
+    text = _own_source(name)
     for old, new in (renamed or {}).items():
         text = re.sub(rf"\b{old}\b", new, text)
     return text
+
+
+@functools.cache
+def _own_source(name: str) -> str:
+    """A helper's text as this module was written: the same for every module generated
+    in the process (inspect tokenizes the file to find it, which cost more than printing
+    the derivative that needs it)."""
+    return inspect.getsource(globals()[name])
 
 
 def names_avoiding(taken: set[str]) -> dict[str, str]:

@@ -47,20 +47,36 @@ class Loc:
         return f"{self.filename}:{self.lineno}:{self.col}"
 
 
-@dataclass(frozen=True)
+# Var's objects by name. Names only (no values): it grows with the distinct names of the
+# code compiled, which repeat from one function to the next (%1, %2, ..., dbda); a weak
+# table cost more than the hashing it saves
+_interned: dict[str, Var] = {}
+
+
+@dataclass(frozen=True, eq=False, init=False)
 class Var:
-    """An SSA value: ``a``, ``a.1`` (a later version of ``a``) or ``%3`` (a temporary)."""
+    """An SSA value: ``a``, ``a.1`` (a later version of ``a``) or ``%3`` (a temporary).
+
+    There is one ``Var`` object per name (``Var("a") is Var("a")``), so equality by name
+    is identity and hashing is ``object``'s, done in C: values are hashed and compared in
+    every pass, tens of thousands of times a compile, and a hash written in Python was a
+    tenth of the time. Nothing may depend on the order of a set of values (hashes are
+    addresses now, as they were per-process string hashes before)."""
 
     name: str
 
-    # by name alone, written out: values are hashed and compared in every pass
-    def __hash__(self) -> int:
-        return hash(self.name)
+    def __new__(cls, name: str) -> Var:
+        var = _interned.get(name)
+        if var is None:
+            var = object.__new__(cls)
+            object.__setattr__(var, "name", name)
+            # setdefault is one atomic step: two threads making a name at once get one
+            # object
+            var = _interned.setdefault(name, var)
+        return var
 
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is Var:
-            return self.name == other.name  # type: ignore[attr-defined]
-        return NotImplemented
+    def __reduce__(self) -> tuple:
+        return (Var, (self.name,))  # copies and pickles come back as the one object
 
     @property
     def is_temp(self) -> bool:
@@ -283,6 +299,8 @@ def all_names(fn: Function) -> set[str]:
 
 
 def regions_of(stmt: Stmt) -> tuple[Region, ...]:
+    if isinstance(stmt, (Op, Comment)):  # most statements: asked first
+        return ()
     if isinstance(stmt, If):
         return (stmt.then, stmt.orelse)
     if isinstance(stmt, For):
@@ -304,37 +322,58 @@ def map_regions(stmt: Stmt, f) -> Stmt:
 
 
 def substitute(body: tuple[Stmt, ...], mapping: dict[Var, Value]) -> tuple[Stmt, ...]:
-    """Replace uses (not definitions) of the vars in ``mapping``, regions included."""
+    """Replace uses (not definitions) of the vars in ``mapping``, regions included.
+
+    A statement that reads none of them is kept as it is (the same object), and so is a
+    body none of whose statements changes: passes substitute a few values into whole
+    functions, and rebuilding every statement was most of the work."""
     if not mapping:
         return body
 
     def sub(v: Value) -> Value:
         return mapping.get(v, v) if isinstance(v, Var) else v
 
+    def reads(values: tuple[Value, ...]) -> bool:
+        return any(v in mapping for v in values if isinstance(v, Var))
+
     def sub_region(r: Region) -> Region:
-        return Region(r.params, substitute(r.body, mapping), tuple(map(sub, r.yields)))
+        inner = substitute(r.body, mapping)
+        if inner is r.body and not reads(r.yields):
+            return r
+        return Region(r.params, inner, tuple(map(sub, r.yields)))
 
     out: list[Stmt] = []
+    changed = False
     for stmt in body:
+        new = stmt
         if isinstance(stmt, Op):
-            stmt = dataclasses.replace(stmt, args=tuple(map(sub, stmt.args)))
-        elif isinstance(stmt, Comment) and stmt.of is not None:
-            of = dataclasses.replace(stmt.of, args=tuple(map(sub, stmt.of.args)))
-            stmt = dataclasses.replace(stmt, of=of)
+            if reads(stmt.args):  # the constructor: a third of dataclasses.replace's time
+                new = Op(stmt.results, stmt.prim, tuple(map(sub, stmt.args)), stmt.params,
+                         stmt.loc)
+        elif isinstance(stmt, Comment):
+            if stmt.of is not None and reads(stmt.of.args):
+                of = stmt.of
+                new = Comment(stmt.text, Op(of.results, of.prim, tuple(map(sub, of.args)),
+                                            of.params, of.loc))
         elif isinstance(stmt, If):
-            stmt = dataclasses.replace(
-                stmt, cond=sub(stmt.cond), then=sub_region(stmt.then),
-                orelse=sub_region(stmt.orelse))
+            then, orelse = sub_region(stmt.then), sub_region(stmt.orelse)
+            if reads((stmt.cond,)) or then is not stmt.then or orelse is not stmt.orelse:
+                new = dataclasses.replace(stmt, cond=sub(stmt.cond), then=then, orelse=orelse)
         elif isinstance(stmt, For):
-            stmt = dataclasses.replace(
-                stmt, start=sub(stmt.start), stop=sub(stmt.stop), step=sub(stmt.step),
-                inits=tuple(map(sub, stmt.inits)), body=sub_region(stmt.body))
+            region = sub_region(stmt.body)
+            if reads((stmt.start, stmt.stop, stmt.step, *stmt.inits)) \
+                    or region is not stmt.body:
+                new = dataclasses.replace(
+                    stmt, start=sub(stmt.start), stop=sub(stmt.stop), step=sub(stmt.step),
+                    inits=tuple(map(sub, stmt.inits)), body=region)
         elif isinstance(stmt, While):
-            stmt = dataclasses.replace(
-                stmt, inits=tuple(map(sub, stmt.inits)), cond=sub_region(stmt.cond),
-                body=sub_region(stmt.body))
-        out.append(stmt)
-    return tuple(out)
+            cond, region = sub_region(stmt.cond), sub_region(stmt.body)
+            if reads(stmt.inits) or cond is not stmt.cond or region is not stmt.body:
+                new = dataclasses.replace(stmt, inits=tuple(map(sub, stmt.inits)),
+                                          cond=cond, body=region)
+        changed = changed or new is not stmt
+        out.append(new)
+    return tuple(out) if changed else body
 
 
 def substitute_function(fn: Function, mapping: dict[Var, Value]) -> Function:

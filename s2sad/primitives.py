@@ -222,6 +222,10 @@ class Prim(enum.Enum):
     LOGDET_GRAD = "logdet_grad"
     SETITEM_GRAD = "setitem_grad"  # g[index], where later duplicate writes took it
 
+    # members are singletons compared by identity: hash them as objects, in C (Enum's
+    # hash of the member's name is Python code, and every pass looks primitives up)
+    __hash__ = object.__hash__
+
     @property
     def spec(self) -> PrimSpec:
         return SPEC[self]
@@ -525,6 +529,9 @@ for _alias, _prim in (("absolute", P.NP_ABS), ("amax", P.NP_MAX), ("amin", P.NP_
 _PYTHON_RESULTS = {P.NP_SIZE, P.NP_NDIM, P.NP_SHAPE}  # np.* functions returning int, tuple
 _FOLLOWS_OPERANDS = {P.ADD, P.SUB, P.MUL, P.DIV, P.POW, P.FLOORDIV, P.MOD, P.NEG, P.POS,
                      P.ABS, P.COPY}
+# NumPy's functions, @, .T and _unreduce's: a set, as the shape analysis asks for every op
+_NUMPY_RESULTS = frozenset({p for p in P if p.value.startswith("np.")}
+                           | {P.MATMUL, P.T, P.UNREDUCE}) - _PYTHON_RESULTS
 
 
 def numpy_result(prim: Prim, numpy_operands: list[bool]) -> bool:
@@ -533,9 +540,7 @@ def numpy_result(prim: Prim, numpy_operands: list[bool]) -> bool:
     NumPy functions' results, ``@``, ``.T``, ``_unreduce``'s, and Python arithmetic or an
     entry of a NumPy object. Arithmetic on one follows NumPy: inf and nan, not
     ZeroDivisionError."""
-    if prim in _PYTHON_RESULTS:
-        return False
-    if prim.value.startswith("np.") or prim in (P.MATMUL, P.T, P.UNREDUCE):
+    if prim in _NUMPY_RESULTS:
         return True
     if prim in _FOLLOWS_OPERANDS or prim is P.GETITEM:
         return any(numpy_operands)

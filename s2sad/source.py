@@ -262,7 +262,14 @@ def _nesting(tree: ast.AST) -> tuple[int, ast.AST]:
             located = node
         if level > depth:
             depth, deepest = level, located
-        stack.extend((child, level + 1, located) for child in ast.iter_child_nodes(node))
+        # ast.iter_child_nodes written out (a generator per node was half the time)
+        for name in node._fields:
+            child = getattr(node, name, None)
+            if isinstance(child, ast.AST):
+                stack.append((child, level + 1, located))
+            elif isinstance(child, list):
+                stack.extend((item, level + 1, located) for item in child
+                             if isinstance(item, ast.AST))
     return depth, deepest
 
 

@@ -39,8 +39,11 @@ def _body(stmts: tuple[Stmt, ...], seen: dict, mapping: dict[Var, Value]
     out: list[Stmt] = []
     for stmt in stmts:
         if isinstance(stmt, Op):
-            args = tuple(mapping.get(a, a) if isinstance(a, Var) else a for a in stmt.args)
-            stmt = Op(stmt.results, stmt.prim, args, stmt.params, stmt.loc)
+            if any(a in mapping for a in stmt.args if isinstance(a, Var)):  # else as it is
+                stmt = Op(stmt.results, stmt.prim, tuple(
+                    mapping.get(a, a) if isinstance(a, Var) else a for a in stmt.args),
+                    stmt.params, stmt.loc)
+            args = stmt.args
             if len(stmt.results) == 1 and stmt.prim not in _IMPURE and not stmt.effect \
                     and stmt.prim is not Prim.COPY:
                 key = (stmt.prim, args, stmt.params)

@@ -23,6 +23,8 @@ proves nearly everything scalar and its adjoint is plain arithmetic::
 
 from __future__ import annotations
 
+import functools
+
 from .. import index
 from ..errors import UnsupportedSyntax
 from ..ir import (
@@ -42,29 +44,47 @@ from ..ir import (
 from ..primitives import Prim, numpy_result
 from . import tapes
 
-# operands that must be numbers (math.*, float(), builtin min/max)
-_NUMBER_ARGS = {Prim.FLOAT, Prim.INT, Prim.MIN, Prim.MAX}
+# operands that must be numbers (math.*, float(), builtin min/max); a set, not a test of
+# the spelling: asked for every op in every round of the fixed point
+_NUMBER_ARGS = frozenset({Prim.FLOAT, Prim.INT, Prim.MIN, Prim.MAX}
+                         | {p for p in Prim if p.value.startswith("math.")})
 
 
 def _needs_numbers(prim: Prim) -> bool:
-    return prim.value.startswith("math.") or prim in _NUMBER_ARGS
+    return prim in _NUMBER_ARGS
 
 
 class Shapes:
-    def __init__(self, scalar: set[Var], lists: set[Var] | None = None,
-                 shape_of: dict[Var, Var] | None = None) -> None:
+    """The facts about ``fn``. Those read off the scalars once they are known
+    (``shape_of``, ``number_uses``, ``numpy_values``) are worked out when first asked
+    for: the emitter, which analyses every derivative again, asks for none of them."""
+
+    def __init__(self, fn: Function, scalar: set[Var], lists: set[Var],
+                 slots: set[Var]) -> None:
+        self.fn = fn
         self.scalars = frozenset(scalar)
-        self.lists = frozenset(lists or ())  # Python lists and tuples (not arrays)
-        self.shape_of = dict(shape_of or {})  # value -> a value proved shaped like it
-        self.numpy = True  # the code calls NumPy (heuristics for memory and speed only)
-        # values every elementwise use of which yields a number (so they are numbers when
-        # used: y in `a * y` with a scalar result, even inside a loop)
-        self.number_uses: frozenset[Var] = frozenset()
-        self.scalar_slots: frozenset[Var] = frozenset()  # setitems of one entry
-        # values that are certainly NumPy objects (primitives.numpy_result), whatever the
-        # inputs: `/` on one follows NumPy. Loops' carried values and branches' results
-        # are not counted (which costs only a spelling: np.divide for `/` in a rule)
-        self.numpy_values: frozenset[Var] = frozenset()
+        self.lists = frozenset(lists)  # Python lists and tuples (not arrays)
+        # the code calls NumPy (heuristics for memory and speed only)
+        self.numpy = _uses_numpy(fn.body)
+        self.scalar_slots = frozenset(slots)  # setitems of one entry
+
+    @functools.cached_property
+    def shape_of(self) -> dict[Var, Var]:
+        """Value -> a value proved shaped like it."""
+        return _same_shapes(self.fn, self.scalars)
+
+    @functools.cached_property
+    def number_uses(self) -> frozenset[Var]:
+        """Values every elementwise use of which yields a number (so they are numbers
+        when used: y in `a * y` with a scalar result, even inside a loop)."""
+        return frozenset(_number_uses(self.fn.body, self.scalars))
+
+    @functools.cached_property
+    def numpy_values(self) -> frozenset[Var]:
+        """Values that are certainly NumPy objects (primitives.numpy_result), whatever the
+        inputs: `/` on one follows NumPy. Loops' carried values and branches' results are
+        not counted (which costs only a spelling: np.divide for `/` in a rule)."""
+        return frozenset(_numpy_values(self.fn.body))
 
     def used_as_number(self, v: object) -> bool:
         return self.scalar(v) or v in self.number_uses
@@ -105,17 +125,24 @@ def analyze(fn: Function, known: tuple[Var, ...] = ()) -> Shapes:
     """``known``: values proved scalar by the caller (a gradient's output)."""
     scalar: set[Var] = set(known)
     pass_ = _Pass(scalar, {})
+    params = {p.var for p in fn.params}
+    backward_found = True
     while True:
         before = (len(scalar), len(pass_.ndim))
+        ndim, lengths = dict(pass_.ndim), dict(pass_.lengths)
         pass_.forward(fn.body)
-        pass_.backward(fn.body, {p.var for p in fn.params})
+        unchanged = len(scalar) == before[0] and pass_.ndim == ndim \
+            and pass_.lengths == lengths
+        # The backward walk changes only which values are scalar (and slots). If the last
+        # one found nothing and this forward walk changed nothing, this one would start
+        # from the facts the last one started from and find nothing again, which ends the
+        # fixed point: it is skipped (the last of four to six walks, often).
+        if backward_found or not unchanged:
+            size = len(scalar)
+            pass_.backward(fn.body, params)
+            backward_found = len(scalar) != size
         if (len(scalar), len(pass_.ndim)) == before:
-            facts = Shapes(scalar, lists(fn.body), _same_shapes(fn, scalar))
-            facts.numpy = _uses_numpy(fn.body)
-            facts.number_uses = frozenset(_number_uses(fn.body, scalar))
-            facts.scalar_slots = frozenset(pass_.slots)
-            facts.numpy_values = frozenset(_numpy_values(fn.body))
-            return facts
+            return Shapes(fn, scalar, lists(fn.body), pass_.slots)
 
 
 def _numpy_values(body: tuple[Stmt, ...]) -> set[Var]:
@@ -161,9 +188,12 @@ class _Pass:
         return True  # Global: a number
 
     def dims(self, v: Value) -> int | None:
-        if self.is_s(v):
-            return 0
-        return self.ndim.get(v) if isinstance(v, Var) else None
+        # is_s written out: asked for every operand of every op in every round
+        if isinstance(v, Var):
+            return 0 if v in self.s else self.ndim.get(v)
+        if isinstance(v, Const):
+            return 0 if isinstance(v.value, (int, float, bool)) else None
+        return 0  # Global: a number
 
     def mark(self, v: object) -> bool:
         if isinstance(v, Var) and v not in self.s:
@@ -200,10 +230,10 @@ class _Pass:
     def op_dims(self, op: Op) -> int | None:
         """The number of dimensions of ``op``'s result, when the operands tell."""
         spec, p, args = op.prim.spec, op.prim, op.args
-        params = {k: v.value for k, v in op.params}
         if spec.scalar:
             return 0
         if spec.reduction:
+            params = {k: v.value for k, v in op.params}
             axis, keep = params.get("axis"), params.get("keepdims", False)
             if axis is None and not keep:
                 return 0
@@ -211,9 +241,14 @@ class _Pass:
             if n is None or keep:
                 return n
             return n - (len(axis) if isinstance(axis, tuple) else 1)
-        if spec.elementwise:
-            dims = [self.dims(a) for a in args]
-            return None if None in dims else max(dims, default=0)  # type: ignore
+        if spec.elementwise:  # the most operands have
+            most = 0
+            for a in args:
+                n = self.dims(a)
+                if n is None:
+                    return None
+                most = max(most, n)
+            return most
         if p in _SAME_NDIM:
             return self.dims(args[0])
         if p in _CONSTRUCTORS:
@@ -402,7 +437,7 @@ class _Pass:
             self.mark(stmt.body.yields[k])
 
 
-def _same_shapes(fn: Function, scalar: set[Var]) -> dict[Var, Var]:
+def _same_shapes(fn: Function, scalar: frozenset[Var]) -> dict[Var, Var]:
     """Each elementwise result whose other operands are numbers is shaped like the one
     operand that may not be (``2 * t`` like ``t``); straight-line code, any depth. Also
     ``x[k:]`` like ``x[:-k]`` (both drop k entries of the first axis), and what a tape
@@ -465,7 +500,7 @@ _SAME_SHAPE = {Prim.NP_COPY, Prim.NP_ZEROS_LIKE, Prim.ZEROS, Prim.NP_ONES_LIKE, 
 _CONTAINERS = {Prim.LIST, Prim.TUPLE, Prim.APPEND, Prim.SPREAD, Prim.UNCONCATENATE}
 
 
-def _number_uses(body: tuple[Stmt, ...], scalar: set[Var]) -> set[Var]:
+def _number_uses(body: tuple[Stmt, ...], scalar: frozenset[Var]) -> set[Var]:
     """Operands whose every use is elementwise with a number as result (or math.*)."""
     good: set[Var] = set()
     bad: set[Var] = set()

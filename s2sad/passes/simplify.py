@@ -77,9 +77,10 @@ def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var
             stmt = map_regions(stmt, lambda r: Region(
                 r.params, _body(r.body, mapping, dict(defining), facts), r.yields))
         elif isinstance(stmt, Op):
-            stmt = Op(stmt.results, stmt.prim,
-                      tuple(mapping.get(a, a) if isinstance(a, Var) else a for a in stmt.args),
-                      stmt.params, stmt.loc)
+            if any(a in mapping for a in stmt.args if isinstance(a, Var)):  # else as it is
+                stmt = Op(stmt.results, stmt.prim, tuple(
+                    mapping.get(a, a) if isinstance(a, Var) else a for a in stmt.args),
+                    stmt.params, stmt.loc)
             if stmt.effect or len(stmt.results) != 1:
                 body.append(stmt)
                 continue
