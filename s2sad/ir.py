@@ -242,27 +242,42 @@ def _normal_out(out: object) -> object:
 # Walking
 
 
-def values_used(stmt: Stmt) -> Iterator[Value]:
+def values_used(stmt: Stmt) -> list[Value]:
     """Every operand a statement reads, its regions included (their yields too)."""
-    if isinstance(stmt, Op):
-        yield from stmt.args
-    elif isinstance(stmt, If):
-        yield stmt.cond
-        for region in (stmt.then, stmt.orelse):
-            yield from region_uses(region)
-    elif isinstance(stmt, For):
-        yield from (stmt.start, stmt.stop, stmt.step, *stmt.inits)
-        yield from region_uses(stmt.body)
-    elif isinstance(stmt, While):
-        yield from stmt.inits
-        yield from region_uses(stmt.cond)
-        yield from region_uses(stmt.body)
+    found: list[Value] = []
+    _collect_uses(stmt, found)
+    return found
 
 
-def region_uses(region: Region) -> Iterator[Value]:
+def region_uses(region: Region) -> list[Value]:
+    found: list[Value] = []
     for stmt in region.body:
-        yield from values_used(stmt)
-    yield from region.yields
+        _collect_uses(stmt, found)
+    found.extend(region.yields)
+    return found
+
+
+def _collect_uses(stmt: Stmt, found: list[Value]) -> None:
+    """``values_used`` into a list: a generator per statement and region, nested as deep
+    as the code, cost more than the passes that asked."""
+    if isinstance(stmt, Op):
+        found.extend(stmt.args)
+        return
+    if isinstance(stmt, If):
+        found.append(stmt.cond)
+        regions: tuple[Region, ...] = (stmt.then, stmt.orelse)
+    elif isinstance(stmt, For):
+        found.extend((stmt.start, stmt.stop, stmt.step, *stmt.inits))
+        regions = (stmt.body,)
+    elif isinstance(stmt, While):
+        found.extend(stmt.inits)
+        regions = (stmt.cond, stmt.body)
+    else:
+        return
+    for region in regions:
+        for inner in region.body:
+            _collect_uses(inner, found)
+        found.extend(region.yields)
 
 
 def results_of(stmt: Stmt) -> tuple[Var, ...]:

@@ -43,9 +43,12 @@ def analyze(fn: Function, wrt: tuple[Var, ...]) -> Activity:
 
 
 def _add(target: set[Var], values: object) -> bool:
-    new = {v for v in values if isinstance(v, Var)} - target
-    target.update(new)
-    return bool(new)
+    grew = False
+    for v in values:  # type: ignore[attr-defined]
+        if isinstance(v, Var) and v not in target:
+            target.add(v)
+            grew = True
+    return grew
 
 
 def _forward(body: tuple[Stmt, ...], varied: set[Var], matched: dict) -> bool:
