@@ -353,7 +353,9 @@ TANGENT.update({
     P.NP_EXPAND_DIMS: (lambda d, r, x, **p: d.apply(P.NP_EXPAND_DIMS, **p),),
     P.NP_SQUEEZE: (lambda d, r, x, **p: d.apply(P.NP_SQUEEZE, **p),),
     P.NP_BROADCAST_TO: (lambda d, r, x, shape: call(P.NP_BROADCAST_TO, d, shape),),
-    P.GETITEM: (lambda d, r, x, *i, index: call(P.GETITEM, d, *i, index=index),),
+    # `x[i].copy()` (x is about to change, and so is its tangent): the tangent's entries too
+    P.GETITEM: (lambda d, r, x, *i, index, copy=False: call(P.GETITEM, d, *i, index=index,
+                                                            copy=copy),),
     P.UNBROADCAST: (lambda d, r, g, x: call(P.UNBROADCAST, d, x),),
     P.MT: (lambda d, r, x: d.apply(P.MT),),
     P.TRACE_LAST: (lambda d, r, x: d.apply(P.TRACE_LAST),),

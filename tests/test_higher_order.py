@@ -360,3 +360,25 @@ def test_adjoints_accumulated_over_a_loop_add_into_their_array_and_differentiate
     up, down = first(W + h * v, xs, h0), first(W - h * v, xs, h0)
     for k in range(2):
         assert array_close(hv[k], (up[k] - down[k]) / (2 * h))
+
+
+
+def test_hvp_of_the_gmm_objective():
+    """ADBench's GMM objective (benchmarks/gmm.py) reads entries of an array it then writes
+    (a copy, ``x[i].copy()``): forward mode over its gradient takes the copy's tangent too
+    (the tangent rule of getitem raised a TypeError on ``copy``)."""
+    from benchmarks import gmm
+
+    args = gmm.with_log_gamma(gmm.problem(d=3, K=4, n=6, wishart_m=2))
+    wrt = (0, 1, 2)
+    grad = s2sad.grad(gmm.gmm_objective_given, wrt=wrt)
+    rng = np.random.default_rng(7)
+    v = tuple(rng.normal(size=np.shape(args[k])) for k in wrt)
+    h = 1e-6
+
+    def moved(sign):
+        return grad(*(a + sign * h * v[k] if k in wrt else a for k, a in enumerate(args)))
+
+    got = s2sad.hvp(gmm.gmm_objective_given, wrt=wrt)(*args, *v)
+    for k in wrt:
+        assert array_close(got[k], (moved(1)[k] - moved(-1)[k]) / (2 * h))
