@@ -840,8 +840,7 @@ class _Printer:
                 return self.in_place(stmt)
             if stmt.prim is Prim.ADD and stmt.result in self.overwrite:
                 into = self.helper_names.get("_add_into", "_add_into")
-                args = ", ".join(self.name(a) if isinstance(a, Var) else _source(self.value(a))
-                                 for a in stmt.args)
+                args = ", ".join(map(self.text, stmt.args))
                 return [f"{self.name(stmt.result)} = {into}({args})"]
             if stmt.prim is Prim.COPY and isinstance(stmt.args[0], Var) \
                     and self.name(stmt.args[0]) == self.name(stmt.result):
