@@ -525,3 +525,31 @@ def test_zero_dimensional_arrays_are_inputs_like_numbers():
     assert s2sad.grad(sum_of_squares)(np.array(3.0)) == 6.0
     expected = array_gradient(sum_of_squares, [np.array(3.0)], 0)
     assert abs(expected - 6.0) < 1e-6
+
+
+def abs_in_a_branch(x, z):
+    if z > np.sum(x):
+        return np.abs(np.hypot(z, 1.0 + z ** 2))
+    return np.sum(x) * z
+
+
+def sum_of_int_squares(x):
+    return np.sum(x ** 2)
+
+
+def test_the_seed_leaves_booleans_and_integers_as_the_arithmetic_makes_them():
+    """The adjoint of ``abs`` is ``(t > 0) - (t < 0)`` times the seed ``1.0``; in a branch,
+    where ``t`` is not proved a number, folding the seed away subtracted two booleans and
+    raised (random program 1004918 of the long campaign). And ``2 * x * 1.0`` of an integer
+    ``x`` is floats, as NumPy computes it, not ``2 * x``."""
+    x = np.array([0.1, -0.3])
+    for z in (0.7, -0.7):  # each branch
+        value, (dx, dz) = s2sad.value_and_grad(abs_in_a_branch, wrt=(0, 1))(x, z)
+        assert value == abs_in_a_branch(x, z)
+        assert np.allclose(dx, array_gradient(abs_in_a_branch, [x, z], 0))
+        h = 1e-6
+        expected = (abs_in_a_branch(x, z + h) - abs_in_a_branch(x, z - h)) / (2 * h)
+        assert math.isclose(dz, expected, rel_tol=1e-6, abs_tol=1e-8)
+    ints = np.array([1, -2, 3])
+    got = s2sad.grad(sum_of_int_squares)(ints)
+    assert got.dtype == (2 * ints * 1.0).dtype and np.array_equal(got, 2.0 * ints)

@@ -540,6 +540,34 @@ def test_simplify_seed_carried_unchanged_through_a_loop() -> None:
     """)
 
 
+def test_simplify_seed_times_what_may_be_booleans_or_integers_stays() -> None:
+    # times 1.0, a boolean or integer array becomes floats (and two boolean arrays cannot
+    # be subtracted): only an array certainly of floats is itself times the seed
+    check(simplify.run(ir("""\
+        def f(x):
+            s = copy 1.0
+            %1 = gt x 0
+            %2 = mul %1 s
+            %3 = mul 2 x
+            %4 = mul %3 s
+            %5 = mul 2.0 x
+            %6 = mul %5 s
+            %7 = np.sin x
+            %8 = mul s %7
+            return (%2, %4, %6, %8)
+    """)), """\
+        def f(x):
+            s = copy 1.0
+            %1 = gt x 0
+            %2 = mul %1 s
+            %3 = mul 2 x
+            %4 = mul %3 s
+            %5 = mul 2.0 x
+            %7 = np.sin x
+            return (%2, %4, %5, %7)
+    """)
+
+
 def test_simplify_double_negation_through_a_named_value() -> None:
     check(simplify.run(ir("""\
         def f(x):

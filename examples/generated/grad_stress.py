@@ -42,10 +42,12 @@ def grad_stress(W, D):
     t3 = diff ** 2
     sq = np.sum(t3, axis=-1)
     t4 = sq - D
+    dstress_dstress = 1.0
     # adjoint of: t4 ** 2
     t5 = 2 * t4
+    t6 = t5 * dstress_dstress
     # adjoint of: t4 = sq - D
-    dstress_dsq = _unbroadcast(t5, sq)
+    dstress_dsq = _unbroadcast(t6, sq)
     # adjoint of: sq = np.sum(t3, axis=-1)
     t5 = _unreduce(dstress_dsq, t3, axis=-1)
     # adjoint of: t3 = diff ** 2

@@ -11,7 +11,7 @@ This is ``da *= y + cos(a)`` of a hand-written adjoint instead of ``da = cos(a)*
 y*da``. The products must be temporaries of the same block read only by the sum (else they
 are still computed and nothing is saved), and the sum must be derivative code: the primal's
 own values (``primal``) keep the rounding of the function as the user wrote it. ``sub``
-factors the same way. One of the two factors added must be a float (``_floats``): NumPy
+factors the same way. One of the two factors added must be a float (``floats``): NumPy
 adds two boolean arrays as ``or`` and refuses to subtract them, where ``m*g + m*g`` is
 ``2*m*g``. A sum of three products factors in two steps, since the first
 factored sum is itself a product of the adjoint.
@@ -57,24 +57,24 @@ def run(fn: Function, primal: frozenset[str] = frozenset()) -> Function:
     uses = Counter(v for stmt in fn.body for v in values_used(stmt) if isinstance(v, Var))
     uses.update(v for v in out_values(fn.out) if isinstance(v, Var))
     uses.update(fn.keep)
-    return fn.replace(body=_body(fn.body, uses, primal, Names.of(fn), _floats(fn.body)))
+    return fn.replace(body=_body(fn.body, uses, primal, Names.of(fn), floats(fn.body)))
 
 
-def _floats(body: tuple[Stmt, ...], found: set[Var] | None = None) -> set[Var]:
-    """Values certainly floats or arrays of floats (never booleans)."""
+def floats(body: tuple[Stmt, ...], found: set[Var] | None = None) -> set[Var]:
+    """Values certainly floats or arrays of floats (never booleans or integers)."""
     found = set() if found is None else found
     for stmt in body:
         if isinstance(stmt, Op) and len(stmt.results) == 1:
             if stmt.prim in _FLOATING or (stmt.prim in _PROMOTING and any(
-                    _float(a, found) for a in stmt.args)):
+                    is_float(a, found) for a in stmt.args)):
                 found.add(stmt.result)
         elif not isinstance(stmt, (Op, Comment)):
             for region in regions_of(stmt):
-                _floats(region.body, found)
+                floats(region.body, found)
     return found
 
 
-def _float(v: object, floats: set[Var]) -> bool:
+def is_float(v: object, floats: set[Var]) -> bool:
     return v in floats if isinstance(v, Var) else (
         isinstance(v, Const) and type(v.value) is float)
 
@@ -190,7 +190,7 @@ def _factor(stmt: Op, products: dict[Var, int], out: list[Stmt | None],
             b = q.args[1] if q.args[0] == g else q.args[0]
             if p.args.count(g) == 2 or q.args.count(g) == 2:
                 continue  # g * g: leave it, there is no other factor to add
-            if not (_float(a, floats) or _float(b, floats)):
+            if not (is_float(a, floats) or is_float(b, floats)):
                 continue
             out[products.pop(x)] = None
             out[products.pop(y)] = None

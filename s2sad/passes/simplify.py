@@ -5,8 +5,8 @@ Folds an op whose operands are all literals, and rewrites ``x*1``, ``1*x``, ``x/
 ``a - t``), ``(2 * t) * 100.0`` (as ``200.0 * t``, when one factor is a power of two, so
 the product is exact) and ``c * g`` spread over an array's shape (``_unreduce``, the
 adjoint of ``np.sum``) and then multiplied by an array of that shape (as ``a * (c * g)``);
-an array times a gradient's seed ``dbdb = 1.0`` (also where a loop carries it unchanged)
-is the array.
+an array of floats times a gradient's seed ``dbdb = 1.0`` (also where a loop carries it
+unchanged) is the array (a boolean or integer one is not: times 1.0 it becomes floats).
 Zero follows the symbolic-zero convention of AD systems in derivative code: ``0*x`` is
 ``0`` even where IEEE arithmetic would give ``nan`` for an infinite ``x``; the primal's own
 values (``primal``) keep ``0*x``, so a derivative's value is always the function's. A
@@ -39,7 +39,7 @@ from ..ir import (
     substitute_function,
 )
 from ..primitives import Prim
-from . import shapes
+from . import factor, shapes
 
 
 def run(fn: Function, scalars: tuple[Var, ...] = (),
@@ -64,6 +64,10 @@ class _Facts:
     @functools.cached_property
     def shapes(self) -> shapes.Shapes:
         return shapes.analyze(self.fn, self.scalars)
+
+    @functools.cached_property
+    def floats(self) -> set[Var]:
+        return factor.floats(self.fn.body)
 
 
 def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var, Op],
@@ -177,9 +181,9 @@ def _simplify(op: Op, defining: dict[Var, Op], known: _Facts) -> Value | _Rewrit
             return x
         if _is(x, 1):
             return y
-        for a, b in ((x, y), (y, x)):  # an array times the seed 1.0 is the array
-            if _is_seed(b, defining, known.unchanged) and not known.shapes.scalar(a) \
-                    and known.shapes.numpy:
+        for a, b in ((x, y), (y, x)):  # a float array times the seed 1.0 is the array
+            if _is_seed(b, defining, known.unchanged) and factor.is_float(a, known.floats) \
+                    and not known.shapes.scalar(a) and known.shapes.numpy:
                 return a
         for a, b in ((x, y), (y, x)):  # a * (g spread over a's shape) is a * g
             spread = defining.get(b) if isinstance(b, Var) else None
