@@ -1085,3 +1085,32 @@ def test_factor_takes_out_signs_that_cancel_or_subtract() -> None:
             p.1 = add c %11
             return (r, s, u, q, p.1)
     """)
+
+
+def test_simplify_seed_times_what_a_tape_gives_back() -> None:
+    # what a pop takes back is floats where what its push put there was: 2 * h of a popped
+    # h (pushed as a sine) loses its seed; of a popped k (pushed as an integer array) not
+    check(simplify.run(ir("""\
+        def f(x, k):
+            tape = list
+            h = np.sin x
+            push tape h k
+            s = copy 1.0
+            h.1, k.1 = pop tape
+            %1 = mul 2 h.1
+            %2 = mul %1 s
+            %3 = mul 2 k.1
+            %4 = mul %3 s
+            return (%2, %4)
+    """)), """\
+        def f(x, k):
+            tape = list
+            h = np.sin x
+            push tape h k
+            s = copy 1.0
+            h.1, k.1 = pop tape
+            %1 = mul 2 h.1
+            %3 = mul 2 k.1
+            %4 = mul %3 s
+            return (%1, %4)
+    """)

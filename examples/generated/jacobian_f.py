@@ -40,13 +40,15 @@ def _unbroadcast(g, x):
 
 def _matmul_grad_b(g, a, b):
     """The adjoint of b in a @ b, given the adjoint g of the product."""
-    if np.ndim(a) == 1:
-        if np.ndim(b) == 1:
+    na = a.ndim if type(a) is np.ndarray else np.ndim(a)
+    nb = b.ndim if type(b) is np.ndarray else np.ndim(b)
+    if na == 1:
+        if nb == 1:
             return g * a
-        if np.ndim(b) == 2:
+        if nb == 2:
             return np.multiply.outer(a, g)
         return a[:, None] * np.expand_dims(g, -2)
-    if np.ndim(b) == 1:
+    if nb == 1:
         return _unbroadcast(np.einsum("...i,...ij->...j", g, a), b)
     return _unbroadcast(np.swapaxes(a, -1, -2) @ g, b)
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..errors import UnsupportedSyntax
 from ..ir import (
     Comment,
     Const,
@@ -41,6 +42,7 @@ from ..ir import (
     values_used,
 )
 from ..primitives import Prim
+from . import tapes
 
 # what gives a float (or an array of floats) whatever its operands: true division and the
 # transcendental functions (even of booleans)
@@ -57,21 +59,33 @@ def run(fn: Function, primal: frozenset[str] = frozenset()) -> Function:
     uses = Counter(v for stmt in fn.body for v in values_used(stmt) if isinstance(v, Var))
     uses.update(v for v in out_values(fn.out) if isinstance(v, Var))
     uses.update(fn.keep)
-    return fn.replace(body=_body(fn.body, uses, primal, Names.of(fn), floats(fn.body)))
+    return fn.replace(body=_body(fn.body, uses, primal, Names.of(fn), floats(fn)))
 
 
-def floats(body: tuple[Stmt, ...], found: set[Var] | None = None) -> set[Var]:
-    """Values certainly floats or arrays of floats (never booleans or integers)."""
-    found = set() if found is None else found
+def floats(fn: Function) -> set[Var]:
+    """Values certainly floats or arrays of floats (never booleans or integers); what a
+    tape gives back is one when what was pushed there is."""
+    try:
+        paired = tapes.pairs(fn)
+    except UnsupportedSyntax:  # reported by the passes that need the pairing
+        paired = {}
+    found: set[Var] = set()
+    _floats(fn.body, found, paired)
+    return found
+
+
+def _floats(body: tuple[Stmt, ...], found: set[Var], paired: dict[int, Op]) -> None:
     for stmt in body:
-        if isinstance(stmt, Op) and len(stmt.results) == 1:
+        if isinstance(stmt, Op) and stmt.prim is Prim.POP and id(stmt) in paired:
+            pushed = paired[id(stmt)].args[1:]
+            found.update(r for r, a in zip(stmt.results, pushed) if is_float(a, found))
+        elif isinstance(stmt, Op) and len(stmt.results) == 1:
             if stmt.prim in _FLOATING or (stmt.prim in _PROMOTING and any(
                     is_float(a, found) for a in stmt.args)):
                 found.add(stmt.result)
         elif not isinstance(stmt, (Op, Comment)):
             for region in regions_of(stmt):
-                floats(region.body, found)
-    return found
+                _floats(region.body, found, paired)
 
 
 def is_float(v: object, floats: set[Var]) -> bool:

@@ -67,7 +67,7 @@ class _Facts:
 
     @functools.cached_property
     def floats(self) -> set[Var]:
-        return factor.floats(self.fn.body)
+        return factor.floats(self.fn)
 
 
 def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var, Op],
