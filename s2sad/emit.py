@@ -95,6 +95,8 @@ def emit_module(fns: list[Function], bindings: dict[str, object], main: str | No
                             if p.spec.call and p.spec.call.startswith("_")} | set(tail_helpers)
                            | ({"_add_at"} if any(_repeats(fn.body) for fn in fns) else set())
                            | ({"_add_into"} if any(live.added_into for live in lives)
+                              else set())
+                           | ({"_row_of", "_add_row"} if any(live.rows for live in lives)
                               else set()))
     modules = sorted({spec_module(p) for p in prims} - {None} | helpers.modules(used)
                      | ({"np"} if prims & _NEEDS_NP else set()) | set(tail_modules))
@@ -109,7 +111,8 @@ def emit_module(fns: list[Function], bindings: dict[str, object], main: str | No
     texts = [helpers.source(name, renamed) for name in used]
     for fn, live in zip(fns, lives):
         names = _final_names(fn, reserved, live)
-        printer = _Printer(names, live.overwrite, renamed, _walked_tapes(fn))
+        printer = _Printer(names, live.overwrite, renamed, _walked_tapes(fn), live.rows,
+                           live.row_adds)
         printer.quoted(fn.body)
         lines = [printer.header(fn)]
         lines += printer.block(fn.body, [])
@@ -337,6 +340,91 @@ class _Liveness:
         self.pinned = set(self.same_as.values())
         self.added_into = any(op.prim is Prim.ADD for op, _ in self.in_place_ops
                               if op.result in self.overwrite)
+        self.rows, self.row_adds = self.row_views(fn)
+
+    def row_views(self, fn: Function) -> tuple[dict[Var, tuple[Value, Value]], set[Var]]:
+        """Adjoints of rows gathered where they belong. In a loop, ``t = _zeros(x)``
+        written into only by ``t[j] += v`` and then added into ``g`` at one index
+        (``_add_at(g, i, t)``) is printed ``t = _row_of(g, i, x)`` ... ``_add_row(g, i, t)``:
+        where ``i`` is one integer, ``t`` is ``g[i]`` itself and each add lands in ``g`` at
+        once, as a hand-written ``dg[i, j] += v`` does. Only where all of it is written in
+        place and nothing reads ``g``, or storage it shares, between the two.
+
+        Returns ``t`` -> ``(g, i)`` for the zeros, and the results of the final adds."""
+        users: dict[Var, list[Stmt | None]] = {}
+        zeros: list[Op] = []
+        block: dict[int, int] = {}  # id of an op -> id of the block it is in
+
+        def walk(body: tuple[Stmt, ...]) -> None:
+            for stmt in body:
+                block[id(stmt)] = id(body)
+                if isinstance(stmt, Op) and stmt.prim is Prim.ZEROS:
+                    zeros.append(stmt)
+                for v in values_used_here(stmt):
+                    if isinstance(v, Var):
+                        users.setdefault(v, []).append(stmt)
+                for region in regions_of(stmt):
+                    walk(region.body)
+                    for v in region.yields:
+                        if isinstance(v, Var):
+                            users.setdefault(v, []).append(None)
+
+        rows: dict[Var, tuple[Value, Value]] = {}
+        adds: set[Var] = set()
+        walk(fn.body)
+        if not zeros:
+            return rows, adds
+        for v in [*out_values(fn.out), *fn.keep]:
+            if isinstance(v, Var):
+                users.setdefault(v, []).append(None)
+        for start in zeros:
+            final = self._row_added(start, users)
+            if final is None or block[id(final)] != block[id(start)]:
+                continue  # added in a branch or a loop the zeros are outside of
+            g, i = final.args[0], final.args[2]
+            if isinstance(g, Var) and self._unread_between(g, final, start) \
+                    and (not isinstance(i, Var) or self.defined_at.get(i, -1)
+                         < self.defined_at[start.result]):
+                rows[start.result] = (g, i)
+                adds.add(final.result)
+        return rows, adds
+
+    def _row_added(self, start: Op, users: dict[Var, list[Stmt | None]]) -> Op | None:
+        """The ``index_add`` at one index that adds the zeros ``start`` into an adjoint,
+        after only in-place ``t[j] += v`` on them; None if they go anywhere else."""
+        v = start.result
+        while True:
+            (use, *more) = users.get(v, [None])
+            if more or not isinstance(use, Op) or use.prim is not Prim.INDEX_ADD \
+                    or use.result not in self.overwrite:
+                return None
+            unique = dict(use.params).get("unique", Const(False)).value
+            if use.args[0] is v and v not in use.args[1:] and unique:
+                v = use.result
+                continue
+            if use.args[1] is v and v not in use.args[2:] and not unique \
+                    and dict(use.params)["index"].value == "_" and use.args[0] is not v:
+                return use
+            return None
+
+    def _unread_between(self, g: Var, final: Op, start: Op) -> bool:
+        """Is ``g`` read only by ``final``, and nothing sharing its storage read between
+        ``start`` and ``final``?"""
+        first, last = self.defined_at[start.result], self.defined_at[final.result]
+        if self.defined_at.get(g, last) >= first:
+            return False
+        reads = [position for v, position, _ in self.uses if v is g]
+        if any(not last <= position <= last + 1 for position in reads):
+            return False
+        shared = self.aliases.members(g)
+        for holder in self.aliases.containers(g):
+            shared += self.aliases.members(holder)
+        for v in shared:
+            if v is not g and v is not final.result \
+                    and self.defined_at.get(v, -1) <= last \
+                    and self.last_use.get(v, -1) > first:
+                return False
+        return True
 
     def accumulation(self, op: Op, loops: tuple) -> bool:
         """Is ``op`` an adjoint accumulated over a loop's iterations (``dW = dW + t``, ``dW``
@@ -628,9 +716,13 @@ def _wrapped(line: str, width: int = 88) -> list[str]:
 
 class _Printer:
     def __init__(self, names: dict[Var, str], overwrite: set[Var],
-                 helper_names: dict[str, str], walks: dict[int, Op] | None = None) -> None:
+                 helper_names: dict[str, str], walks: dict[int, Op] | None = None,
+                 rows: dict[Var, tuple[Value, Value]] | None = None,
+                 row_adds: set[Var] | None = None) -> None:
         self.names = names
         self.overwrite = overwrite
+        self.rows = rows or {}  # zeros gathered in the row of an adjoint (_row_of)
+        self.row_adds = row_adds or set()  # and added into it by _add_row
         self.walks = walks or {}  # id of a loop -> the pop it walks its tape with instead
         self.helper_names = helper_names  # helpers spelled otherwise in this module
         self.loops = 0  # loops around the statement being printed
@@ -818,6 +910,9 @@ class _Printer:
             return lines + [f"{target}[{where}] = {value}"]
         if dict(op.params).get("unique", Const(False)).value:
             return lines + [f"{target}[{where}] += {value}"]
+        if op.result in self.row_adds:
+            return lines + [f"{self.helper_names.get('_add_row', '_add_row')}"
+                            f"({target}, {where}, {value})"]
         at = f"np.s_[{where}]" if ":" in pattern else f"({where})" if "," in where else where
         # np.add.at reads best; in a loop, where an integer index is common, _add_at
         add_at = self.helper_names.get("_add_at", "_add_at") if self.loops else "np.add.at"
@@ -842,6 +937,10 @@ class _Printer:
                 into = self.helper_names.get("_add_into", "_add_into")
                 args = ", ".join(map(self.text, stmt.args))
                 return [f"{self.name(stmt.result)} = {into}({args})"]
+            if stmt.prim is Prim.ZEROS and stmt.result in self.rows:
+                row_of = self.helper_names.get("_row_of", "_row_of")
+                args = ", ".join(map(self.text, (*self.rows[stmt.result], stmt.args[0])))
+                return [f"{self.name(stmt.result)} = {row_of}({args})"]
             if stmt.prim is Prim.COPY and isinstance(stmt.args[0], Var) \
                     and self.name(stmt.args[0]) == self.name(stmt.result):
                 return []  # `a = a`: the value already has the name

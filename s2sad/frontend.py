@@ -942,12 +942,14 @@ class _Lowerer:
 
     def scatter_add(self, call: gast.expr, stmt: gast.stmt) -> bool:
         """``np.add.at(g, index, v)``, or the ``_add_at`` helper generated code calls for
-        an index that may repeat: a new ``g`` with ``v`` added at ``index`` (index_add)."""
+        an index that may repeat: a new ``g`` with ``v`` added at ``index`` (index_add).
+        ``_add_row(g, index, row)`` is read so too: its row, from ``_row_of``, is read as
+        the zeros it stands for (a view of ``g`` only where that gives ``g`` the same)."""
         if not (isinstance(call, gast.Call) and len(call.args) == 3 and not call.keywords
                 and (self.numpy_path(call.func) == "add.at"
                      or (isinstance(call.func, gast.Name) and getattr(
                          self.resolve_callee_or_none(call.func), "__s2sad_helper__", None)
-                         == "_add_at"))
+                         in ("_add_at", "_add_row")))
                 and isinstance(call.args[0], gast.Name) and call.args[0].id in self.env):
             return False
         target, where, value = call.args
@@ -1329,6 +1331,9 @@ class _Lowerer:
         callee = self.resolve(node.func)
         label = _dotted(node.func) or "this function"
         prim = prim_of_callable(callee) or _generated_helper(callee)
+        if getattr(callee, "__s2sad_helper__", None) == "_row_of" and len(node.args) == 3 \
+                and not node.keywords:  # _row_of(g, i, x): zeros like x, to add into g at i
+            return self.emit(Prim.ZEROS, (self.expr(node.args[2]),), node, into)
         if prim is None and isinstance(callee, (types.FunctionType, StaticFunction)):
             return self.user_call(node, callee, label, into, n_results)
         if prim is None:
@@ -1751,7 +1756,24 @@ def _assigned_in(nodes: list[gast.AST]) -> list[str]:
         elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
                 and node.func.attr == "append" and isinstance(node.func.value, gast.Name):
             names.setdefault(node.func.value.id)  # xs.append(v) makes a new xs
+        elif _adds_at(node):
+            names.setdefault(node.args[0].id)  # np.add.at(g, i, v) makes a new g
     return list(names)
+
+
+def _adds_at(node: gast.AST) -> bool:
+    """Is ``node`` a call that adds into its first argument, a name, by index: ``np.add.at``
+    or generated code's ``_add_at`` and ``_add_row`` (also as ``_add_at_1``, renamed)?
+    Told by the spelling, which may take in a call that is not one: a loop then carries a
+    value it does not change, which costs nothing."""
+    if not (isinstance(node, gast.Call) and len(node.args) == 3
+            and isinstance(node.args[0], gast.Name)):
+        return False
+    func = node.func
+    if isinstance(func, gast.Name):
+        return func.id.startswith(("_add_at", "_add_row"))
+    return isinstance(func, gast.Attribute) and func.attr == "at" \
+        and isinstance(func.value, gast.Attribute) and func.value.attr == "add"
 
 
 def _augmented_in(nodes: list[gast.AST]) -> list[str]:

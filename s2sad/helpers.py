@@ -47,6 +47,26 @@ def _add_at(g, index, v):
     g[index] += v
 
 
+def _row_of(g, index, x):
+    """Where to gather the adjoint of the row x = a[index], g being a's adjoint: g[index]
+    itself when index is one integer (adds into the row land in g at once), else zeros
+    like x. The generated code only adds into the row, then calls _add_row(g, index, row),
+    and reads g nowhere in between: g ends up the same either way."""
+    if (type(index) is int or isinstance(index, np.integer)) and type(g) is np.ndarray \
+            and type(x) is np.ndarray and g.base is None and g.flags.writeable:
+        row = g[index]
+        if row.shape == x.shape and row.dtype == x.dtype:
+            return row
+    return _zeros(x)
+
+
+def _add_row(g, index, row):
+    """Adds the row from _row_of(g, index, x) into g at index: nothing to do where it is a
+    view into g (its adds are there already), else np.add.at(g, index, row)."""
+    if type(row) is not np.ndarray or row.base is not g:
+        _add_at(g, index, row)
+
+
 def _add_into(g, v):
     """g + v, written into g's own array instead of a new one where that is the same
     result (g a writable array of v's shape and dtype). The generated code passes a g
@@ -490,6 +510,8 @@ DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_zeros": ((), ("np",)),
     "_add_at": ((), ("np",)),
     "_add_into": ((), ("np",)),
+    "_row_of": (("_zeros",), ("np",)),
+    "_add_row": (("_add_at",), ()),
     "_is_array": ((), ("np",)),
     "_shares_memory": ((), ("np",)),
     "_unbroadcast": ((), ("np",)),

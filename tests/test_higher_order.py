@@ -306,20 +306,21 @@ def gather_once(x, idx):
 
 
 @pytest.mark.parametrize("f, idx, spelled", [
-    (gather_loop, np.array([2, 0, 2, 1]), "_add_at"),   # integers: _add_at adds in place
+    (gather_loop, np.array([2, 0, 2, 1]), "_add_row"),  # integers: rows of the adjoint
     (gather_rows, np.array([0, 2, 0]), "_add_at"),      # an index array that repeats
     (gather_once, np.array([0, 2, 0]), "np.add.at"),    # no loop: NumPy's own spelling
 ], ids=["integer", "repeating", "no-loop"])
 def test_add_at_and_zeros_in_generated_code_differentiate_again(f, idx, spelled):
     """In a loop, the gradient writes ``_add_at(g, i, v)`` (outside one, ``np.add.at``), and
-    the row's adjoint starts from ``_zeros(row)``: right where an index repeats and where
-    it does not, and the compiler takes them as input again."""
+    a row read entry by entry has its adjoint gathered in ``_row_of(g, i, row)`` and added
+    by ``_add_row`` (tests/test_row_views.py): right where an index repeats and where it
+    does not, and the compiler takes them as input again."""
     x = np.array([[0.7, -1.2], [1.9, 0.4], [-0.6, 1.3]])
     first = s2sad.grad(f, wrt=0)
     text = s2sad.source(first)
     assert f"{spelled}(" in text
-    assert ("def _add_at" in text) == (spelled == "_add_at")
-    assert ("_zeros(row)" in text) == (f is gather_loop)
+    assert ("def _add_at" in text) == (spelled != "np.add.at")
+    assert ("_row_of(dsdx, t9, row)" in text) == (f is gather_loop)
     assert array_close(first(x, idx), array_gradient(f, (x, idx), 0))
     v = np.array([[0.3, -0.5], [1.1, 0.2], [-0.4, 0.9]])
     _, hv = s2sad.jvp(first, wrt=0)(x, idx, v)
