@@ -52,6 +52,7 @@ from .ir import (
     values_used,
     values_used_here,
 )
+from .passes import extents as _extents
 from .passes import shapes
 from .primitives import Prim
 
@@ -112,7 +113,7 @@ def emit_module(fns: list[Function], bindings: dict[str, object], main: str | No
     for fn, live in zip(fns, lives):
         names = _final_names(fn, reserved, live)
         printer = _Printer(names, live.overwrite, renamed, _walked_tapes(fn), live.rows,
-                           live.row_adds)
+                           live.row_adds, live.assigned)
         printer.quoted(fn.body)
         lines = [printer.header(fn)]
         lines += printer.block(fn.body, [])
@@ -341,6 +342,39 @@ class _Liveness:
         self.added_into = any(op.prim is Prim.ADD for op, _ in self.in_place_ops
                               if op.result in self.overwrite)
         self.rows, self.row_adds = self.row_views(fn)
+        self.assigned = self.first_writes(fn)
+
+    def first_writes(self, fn: Function) -> set[Var]:
+        """The index writes into a fresh zero array (an adjoint built by index in a loop,
+        ``_zeros``) that land where no earlier write into it did (``passes.extents``):
+        ``g[s] += v`` finds zeros there and is printed ``g[s] = v``. Not in a row gathered
+        in an adjoint's own array (``row_views``): that one holds the adjoint's entries.
+        Not into ``np.zeros_like(x)`` either (outside loops): for an ``x`` of integers those
+        are integers, and ``=`` would cut the fractions off where ``+=`` raises."""
+        written: dict[Var, list[tuple]] = {}  # a zero array, as written so far -> where
+        found: set[Var] = set()
+        extents: list[_extents.Extents] = []
+
+        def walk(body: tuple[Stmt, ...]) -> None:
+            for stmt in body:
+                if isinstance(stmt, Op) and stmt.prim is Prim.ZEROS \
+                        and stmt.result not in self.rows:
+                    written[stmt.result] = []
+                elif isinstance(stmt, Op) and stmt.prim is Prim.INDEX_ADD \
+                        and stmt.args[0] in written \
+                        and dict(stmt.params).get("unique", Const(False)).value:
+                    before = written[stmt.args[0]]
+                    where = (dict(stmt.params)["index"].value, stmt.args[2:])
+                    if not extents:
+                        extents.append(_extents.Extents(fn))
+                    if all(extents[0].apart(where, other) for other in before):
+                        found.add(stmt.result)
+                    written[stmt.result] = before + [where]
+                for region in regions_of(stmt):
+                    walk(region.body)
+
+        walk(fn.body)
+        return found
 
     def row_views(self, fn: Function) -> tuple[dict[Var, tuple[Value, Value]], set[Var]]:
         """Adjoints of rows gathered where they belong. In a loop, ``t = _zeros(x)``
@@ -531,11 +565,15 @@ class _Liveness:
             if isinstance(stmt, For):
                 for p in stmt.body.params:
                     self.define(p, start)
-                # carried from a value that may be an array (numbers start from a literal)
+                # carried from a value that may be an array (numbers start from a literal),
+                # and accumulated: the body yields a value of the same name (a weight's
+                # adjoint; a state's is replaced each step, and adding into it saves little)
                 self.carried_arrays.update(
-                    p for p, init in zip(stmt.body.params[1:], stmt.inits)
+                    p for p, init, out in zip(stmt.body.params[1:], stmt.inits,
+                                              stmt.body.yields)
                     if not p.is_temp and not isinstance(init, Const)
-                    and not self.facts.scalar(p))
+                    and not self.facts.scalar(p)
+                    and isinstance(out, Var) and out.base == p.base)
                 self.region(stmt.body, inner)
                 carried = stmt.body.params[1:]
             else:
@@ -718,11 +756,12 @@ class _Printer:
     def __init__(self, names: dict[Var, str], overwrite: set[Var],
                  helper_names: dict[str, str], walks: dict[int, Op] | None = None,
                  rows: dict[Var, tuple[Value, Value]] | None = None,
-                 row_adds: set[Var] | None = None) -> None:
+                 row_adds: set[Var] | None = None, assigned: set[Var] | None = None) -> None:
         self.names = names
         self.overwrite = overwrite
         self.rows = rows or {}  # zeros gathered in the row of an adjoint (_row_of)
         self.row_adds = row_adds or set()  # and added into it by _add_row
+        self.assigned = assigned or set()  # g[s] += v into zeros there: g[s] = v
         self.walks = walks or {}  # id of a loop -> the pop it walks its tape with instead
         self.helper_names = helper_names  # helpers spelled otherwise in this module
         self.loops = 0  # loops around the statement being printed
@@ -907,6 +946,8 @@ class _Printer:
         if where.startswith("(") and where.endswith(")") and "," in where:
             where = where[1:-1]
         if op.prim is Prim.SETITEM:
+            return lines + [f"{target}[{where}] = {value}"]
+        if op.result in self.assigned:
             return lines + [f"{target}[{where}] = {value}"]
         if dict(op.params).get("unique", Const(False)).value:
             return lines + [f"{target}[{where}] += {value}"]

@@ -29,10 +29,12 @@ def _zeros_like(x):
 
 def _zeros(x):
     """np.zeros_like(x), without its overhead when x is an array (a fifth of the time on a
-    small one): what an adjoint written into by index starts from."""
-    if type(x) is np.ndarray:
+    small one), and of floats where x holds integers or booleans: what an adjoint written
+    into by index starts from."""
+    if type(x) is np.ndarray and x.dtype.kind in "fc":
         return np.zeros(x.shape, x.dtype)
-    return np.zeros_like(x)
+    zeros = np.zeros_like(x)
+    return zeros if zeros.dtype.kind in "fc" else zeros.astype(float)
 
 
 def _add_at(g, index, v):
@@ -91,8 +93,11 @@ def _shares_memory(a, x):
 
 def _unbroadcast(g, x):
     """g summed over the axes along which x was broadcast, so that it is shaped like x."""
-    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
-        return g  # the usual case, without np.shape's overhead
+    try:
+        if g.shape == x.shape:
+            return g  # the usual case, without np.shape's overhead
+    except AttributeError:  # a number or a list
+        pass
     shape = np.shape(x)
     if np.shape(g) == shape:
         return g
@@ -128,9 +133,10 @@ def _unreduce(g, x, axis=None, keepdims=False):
 
 def _matmul_grad_a(g, a, b):
     """The adjoint of a in a @ b, given the adjoint g of the product."""
-    # .ndim of an array costs a tenth of np.ndim: this runs once per product per step
-    na = a.ndim if type(a) is np.ndarray else np.ndim(a)
-    nb = b.ndim if type(b) is np.ndarray else np.ndim(b)
+    try:  # .ndim costs a tenth of np.ndim: this runs once per product per step
+        na, nb = a.ndim, b.ndim
+    except AttributeError:  # a number or a list
+        na, nb = np.ndim(a), np.ndim(b)
     if nb == 1:
         if na == 1:
             return g * b
@@ -144,8 +150,10 @@ def _matmul_grad_a(g, a, b):
 
 def _matmul_grad_b(g, a, b):
     """The adjoint of b in a @ b, given the adjoint g of the product."""
-    na = a.ndim if type(a) is np.ndarray else np.ndim(a)
-    nb = b.ndim if type(b) is np.ndarray else np.ndim(b)
+    try:
+        na, nb = a.ndim, b.ndim
+    except AttributeError:  # a number or a list
+        na, nb = np.ndim(a), np.ndim(b)
     if na == 1:
         if nb == 1:
             return g * a

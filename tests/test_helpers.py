@@ -32,10 +32,14 @@ def test_add_at_adds_twice_where_an_entry_repeats():
 
 @pytest.mark.parametrize("x", [
     np.ones((2, 3), dtype=np.float32), np.ones((4, 5))[::2, 1:], np.array(2.5), [1.0, 2.0],
-    np.ones(3, dtype=np.int64), 3.0,
-], ids=["float32", "view", "0-d", "list", "int64", "number"])
-def test_zeros_is_np_zeros_like(x):
-    got, expected = helpers._zeros(x), np.zeros_like(x)
+    np.ones(3, dtype=np.int64), np.ones(2, dtype=bool), 3.0, 3, [1, 2],
+], ids=["float32", "view", "0-d", "list", "int64", "bool", "number", "int", "int list"])
+def test_zeros_is_np_zeros_like_of_floats(x):
+    """Zeros like x; of floats where x holds integers or booleans (an adjoint: `z[i] += v`
+    into integers would cut v's fraction off, or raise)."""
+    got = helpers._zeros(x)
+    expected = np.zeros_like(x, dtype=np.result_type(np.asarray(x).dtype, np.float16)
+                            if np.asarray(x).dtype.kind in "fc" else float)
     assert type(got) is type(expected)
     assert got.shape == expected.shape and got.dtype == expected.dtype
     assert not np.any(got)

@@ -10,8 +10,11 @@ import numpy as np
 
 def _unbroadcast(g, x):
     """g summed over the axes along which x was broadcast, so that it is shaped like x."""
-    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
-        return g  # the usual case, without np.shape's overhead
+    try:
+        if g.shape == x.shape:
+            return g  # the usual case, without np.shape's overhead
+    except AttributeError:  # a number or a list
+        pass
     shape = np.shape(x)
     if np.shape(g) == shape:
         return g

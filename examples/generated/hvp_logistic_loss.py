@@ -11,8 +11,11 @@ import numpy as np
 
 def _unbroadcast(g, x):
     """g summed over the axes along which x was broadcast, so that it is shaped like x."""
-    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
-        return g  # the usual case, without np.shape's overhead
+    try:
+        if g.shape == x.shape:
+            return g  # the usual case, without np.shape's overhead
+    except AttributeError:  # a number or a list
+        pass
     shape = np.shape(x)
     if np.shape(g) == shape:
         return g
@@ -26,8 +29,10 @@ def _unbroadcast(g, x):
 
 def _matmul_grad_b(g, a, b):
     """The adjoint of b in a @ b, given the adjoint g of the product."""
-    na = a.ndim if type(a) is np.ndarray else np.ndim(a)
-    nb = b.ndim if type(b) is np.ndarray else np.ndim(b)
+    try:
+        na, nb = a.ndim, b.ndim
+    except AttributeError:  # a number or a list
+        na, nb = np.ndim(a), np.ndim(b)
     if na == 1:
         if nb == 1:
             return g * a
