@@ -128,3 +128,31 @@ def test_overlapping_parts_keep_adding():
     assert sum("] = " in line for line in lines) == 3, lines
     assert sum("] += " in line for line in lines) == 3, lines  # with dsdX[k] += ...
     assert array_close(grad(X), array_gradient(overlapping, (X,), 0))
+
+
+def entries(x):
+    return x[0] * 2.5 + x[1] ** 2 + np.sum(np.sin(x[2:]))
+
+
+def split_rows(X):
+    s = 0.0
+    for k in range(X.shape[0]):
+        row = X[k] * 2
+        s = s + np.sum(np.sin(row[:2])) + np.sum(0.25 * row[2:])
+    return s
+
+
+@pytest.mark.parametrize("f, x", [
+    (entries, np.array([1, 2, 3, 4])),
+    (split_rows, np.array([[1, 0, 2, 1], [0, 1, 1, 3], [2, 2, 0, 1]])),
+], ids=["entries", "rows in a loop"])
+def test_integer_input_gets_a_float_adjoint(f, x):
+    """The adjoint of integers written by index starts from zeros of floats (``_zeros``):
+    ``d[0] += 2.5`` into integers kept 2 (and ``d[2:] += v`` raised)."""
+    grad = s2sad.grad(f)
+    got = grad(x)
+    assert got.dtype == np.float64
+    assert array_close(got, array_gradient(f, (x.astype(float),), 0))
+    assert np.array_equal(got, grad(x.astype(float)))
+    single = grad(x.astype(np.float32))  # floats keep their precision
+    assert single.dtype == np.float32 and np.allclose(single, got, rtol=1e-5, atol=1e-6)

@@ -8,6 +8,15 @@
 import numpy as np
 
 
+def _zeros(x):
+    """np.zeros_like(x), without its overhead when x is an array (a fifth of the time on a
+    small one), and of floats where x holds integers or booleans: what an adjoint written
+    into by index starts from."""
+    if type(x) is np.ndarray and x.dtype.kind in "fc":
+        return np.zeros(x.shape, x.dtype)
+    zeros = np.zeros_like(x)
+    return zeros if zeros.dtype.kind in "fc" else zeros.astype(float)
+
 def grad_rosenbrock(x):
     t1 = x[1:]
     t2 = x[:-1]
@@ -25,8 +34,8 @@ def grad_rosenbrock(x):
     t10 = t9 * t8
     t8 = t10 - t6
     # adjoint of: t2 = x[:-1]
-    t6 = np.zeros_like(x)
-    t6[:-1] += t8
+    t6 = _zeros(x)
+    t6[:-1] = t8
     # adjoint of: t1 = x[1:]
     t6[1:] += t7
     return t6

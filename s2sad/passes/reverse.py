@@ -57,6 +57,7 @@ results of the adjoint ``if`` / carried values of the adjoint loop.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from .. import index, naming
 from ..errors import NoDerivativeRule, UnsupportedSyntax
@@ -83,7 +84,7 @@ from ..ir import (
 )
 from ..primitives import Prim
 from ..rules import ADJOINT, MULTI_ADJOINT, Builder, _params
-from . import activity, dce, shapes
+from . import activity, dce, factor, shapes
 
 ZERO = Const(0.0)
 
@@ -176,6 +177,7 @@ class _Reverse:
         self.numpy_values = set(shape_facts.numpy_values)  # grows with the rules' results
         self.adjoint_tapes: dict[Var, Var] = {}  # a tape of the code -> its adjoints' tape
         self.names = Names.of(fn)
+        self.fn = fn
         self.fn_name = fn.name
         self.out_name = out_name
         self.tape: Var | None = None
@@ -238,11 +240,18 @@ class _Reverse:
         return self.zeros(like if like is not None else v, build)
 
     def zeros(self, v: Var, build: Builder) -> Var:
-        """Zeros to write into by index: an array like ``v``, or a list of zeros."""
-        # np.zeros_like reads best; in a loop, where its overhead adds up, _zeros
+        """Zeros to write into by index: an array like ``v``, or a list of zeros.
+
+        ``np.zeros_like(v)`` reads best, where ``v`` is certainly floats; else ``_zeros``,
+        which gives floats for integers (``dv[0] += 2.5`` into integers would keep 2), and
+        in a loop, where ``np.zeros_like``'s overhead adds up."""
         prim = Prim.ZEROS_LIKE if self.shapes.is_list(v) \
-            else Prim.ZEROS if self.loops else Prim.NP_ZEROS_LIKE
+            else Prim.ZEROS if self.loops or v not in self.floats else Prim.NP_ZEROS_LIKE
         return build.op(prim, v)
+
+    @functools.cached_property
+    def floats(self) -> set[Var]:
+        return factor.floats(self.fn)
 
     def tape_var(self) -> Var:
         if self.tape is None:
