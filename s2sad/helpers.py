@@ -51,21 +51,22 @@ def _add_at(g, index, v):
 
 def _row_of(g, index, x):
     """Where to gather the adjoint of the row x = a[index], g being a's adjoint: g[index]
-    itself when index is one integer (adds into the row land in g at once), else zeros
-    like x. The generated code only adds into the row, then calls _add_row(g, index, row),
-    and reads g nowhere in between: g ends up the same either way."""
-    if (type(index) is int or isinstance(index, np.integer)) and type(g) is np.ndarray \
-            and type(x) is np.ndarray and g.base is None and g.flags.writeable:
-        row = g[index]
-        if row.shape == x.shape and row.dtype == x.dtype:
+    itself where that is a view into g shaped like x (an integer index; adds into the row
+    land in g at once), else zeros like x. The generated code only adds into the row, then
+    calls _add_row(g, index, row), and reads g nowhere in between: g ends up the same."""
+    row = g[index]
+    try:
+        if row.base is g and row.shape == x.shape and row.dtype == x.dtype:
             return row
+    except AttributeError:  # not arrays
+        pass
     return _zeros(x)
 
 
 def _add_row(g, index, row):
     """Adds the row from _row_of(g, index, x) into g at index: nothing to do where it is a
     view into g (its adds are there already), else np.add.at(g, index, row)."""
-    if type(row) is not np.ndarray or row.base is not g:
+    if row.base is not g:
         _add_at(g, index, row)
 
 
