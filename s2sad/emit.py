@@ -345,12 +345,12 @@ class _Liveness:
         self.assigned = self.first_writes(fn)
 
     def first_writes(self, fn: Function) -> set[Var]:
-        """The index writes into a fresh zero array (an adjoint built by index in a loop,
-        ``_zeros``) that land where no earlier write into it did (``passes.extents``):
-        ``g[s] += v`` finds zeros there and is printed ``g[s] = v``. Not in a row gathered
-        in an adjoint's own array (``row_views``): that one holds the adjoint's entries.
-        Not into ``np.zeros_like(x)`` either (outside loops): for an ``x`` of integers those
-        are integers, and ``=`` would cut the fractions off where ``+=`` raises."""
+        """The index writes into a fresh zero array (an adjoint built by index, ``_zeros``)
+        that land where no earlier write into it did (``passes.extents``): ``g[s] += v``
+        finds zeros there and is printed ``g[s] = v``. Only into ``_zeros``, which holds
+        floats (``np.zeros_like`` of integers would cut an assigned fraction off), and not
+        in a row gathered in an adjoint's own array (``row_views``): that one holds the
+        adjoint's entries."""
         written: dict[Var, list[tuple]] = {}  # a zero array, as written so far -> where
         found: set[Var] = set()
         extents: list[_extents.Extents] = []

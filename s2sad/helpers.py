@@ -519,7 +519,7 @@ DEPENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "_zeros": ((), ("np",)),
     "_add_at": ((), ("np",)),
     "_add_into": ((), ("np",)),
-    "_row_of": (("_zeros",), ("np",)),
+    "_row_of": (("_zeros",), ()),
     "_add_row": (("_add_at",), ()),
     "_is_array": ((), ("np",)),
     "_shares_memory": ((), ("np",)),
