@@ -17,7 +17,6 @@ are apart before clamping select entries that are apart.
 from __future__ import annotations
 
 from .. import index
-from ..errors import UnsupportedSyntax
 from ..ir import Const, Function, Op, Stmt, Value, Var, regions_of
 from ..primitives import Prim
 from . import tapes
@@ -32,15 +31,7 @@ class Extents:
     def __init__(self, fn: Function) -> None:
         self.defining: dict[Var, Op] = {}
         self._collect(fn.body)
-        try:
-            pairs = tapes.pairs(fn)
-        except UnsupportedSyntax:  # reported by the passes that need the pairing
-            pairs = {}
-        self.pushed: dict[Var, Value] = {}  # a popped value -> what its push put there
-        for op in pairs.values():
-            if op.prim is Prim.POP:
-                for popped, value in zip(op.results, pairs[id(op)].args[1:]):
-                    self.pushed[popped] = value
+        self.pushed = tapes.given_back(fn)  # a popped value -> what its push put there
 
     def _collect(self, body: tuple[Stmt, ...]) -> None:
         for stmt in body:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..errors import UnsupportedSyntax
 from ..ir import (
     Comment,
     Const,
@@ -35,6 +34,7 @@ from ..ir import (
     Op,
     Region,
     Stmt,
+    Value,
     Var,
     map_regions,
     out_values,
@@ -65,27 +65,22 @@ def run(fn: Function, primal: frozenset[str] = frozenset()) -> Function:
 def floats(fn: Function) -> set[Var]:
     """Values certainly floats or arrays of floats (never booleans or integers); what a
     tape gives back is one when what was pushed there is."""
-    try:
-        paired = tapes.pairs(fn)
-    except UnsupportedSyntax:  # reported by the passes that need the pairing
-        paired = {}
     found: set[Var] = set()
-    _floats(fn.body, found, paired)
+    _floats(fn.body, found, tapes.given_back(fn))
     return found
 
 
-def _floats(body: tuple[Stmt, ...], found: set[Var], paired: dict[int, Op]) -> None:
+def _floats(body: tuple[Stmt, ...], found: set[Var], given: dict[Var, Value]) -> None:
     for stmt in body:
-        if isinstance(stmt, Op) and stmt.prim is Prim.POP and id(stmt) in paired:
-            pushed = paired[id(stmt)].args[1:]
-            found.update(r for r, a in zip(stmt.results, pushed) if is_float(a, found))
+        if isinstance(stmt, Op) and stmt.prim is Prim.POP:
+            found.update(r for r in stmt.results if r in given and is_float(given[r], found))
         elif isinstance(stmt, Op) and len(stmt.results) == 1:
             if stmt.prim in _FLOATING or (stmt.prim in _PROMOTING and any(
                     is_float(a, found) for a in stmt.args)):
                 found.add(stmt.result)
         elif not isinstance(stmt, (Op, Comment)):
             for region in regions_of(stmt):
-                _floats(region.body, found, paired)
+                _floats(region.body, found, given)
 
 
 def is_float(v: object, floats: set[Var]) -> bool:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import functools
 
 from .. import index
-from ..errors import UnsupportedSyntax
 from ..ir import (
     Const,
     For,
@@ -466,15 +465,9 @@ def _same_shapes(fn: Function, scalar: frozenset[Var]) -> dict[Var, Var]:
                 walk(region.body)
 
     walk(fn.body)
-    try:
-        pairs = tapes.pairs(fn)
-    except UnsupportedSyntax:  # reported by the passes that need the pairing
-        pairs = {}
-    for op in pairs.values():
-        if op.prim is Prim.POP:
-            for popped, pushed in zip(op.results, pairs[id(op)].args[1:]):
-                if isinstance(pushed, Var) and popped != pushed:
-                    found.setdefault(popped, pushed)
+    for popped, pushed in tapes.given_back(fn).items():
+        if isinstance(pushed, Var) and popped != pushed:
+            found.setdefault(popped, pushed)
     return found
 
 

@@ -18,7 +18,7 @@ values' derivatives could not be matched up.
 from __future__ import annotations
 
 from ..errors import UnsupportedSyntax
-from ..ir import Function, Op, Stmt, Var, regions_of
+from ..ir import Function, Op, Stmt, Value, Var, regions_of
 from ..primitives import Prim
 
 
@@ -44,6 +44,17 @@ def pairs(fn: Function) -> dict[int, Op]:
             matched[id(pop)] = push
             matched[id(push)] = pop
     return matched
+
+
+def given_back(fn: Function) -> dict[Var, Value]:
+    """Each value a pop gives back -> what its push put there; empty where the tapes do not
+    pair up (the passes that need the pairing report that)."""
+    try:
+        matched = pairs(fn)
+    except UnsupportedSyntax:
+        return {}
+    return {popped: pushed for op in matched.values() if op.prim is Prim.POP
+            for popped, pushed in zip(op.results, matched[id(op)].args[1:])}
 
 
 def _collect(body: tuple[Stmt, ...], pushes: dict, pops: dict) -> None:
