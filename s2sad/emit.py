@@ -309,6 +309,7 @@ class _Liveness:
         self.uses: list[tuple[Var, int, tuple[list[int], ...]]] = []
         self.same_as: dict[Var, Var] = {}
         self.in_place_ops: list[tuple[Op, int]] = []
+        self.loops_at: dict[int, tuple] = {}  # an in-place op's position -> its loops
         self.carried_arrays: set[Var] = set()  # loops' carried values (``accumulation``)
         self.facts = shapes.analyze(fn)
         self.aliases = _Aliases(self.facts)
@@ -501,12 +502,31 @@ class _Liveness:
             for holder in self.aliases.containers(old):  # writing into an item
                 if self.aliases.is_foreign(holder):
                     return False
-                shared += self.aliases.members(holder)
+                if not self.put_later(old, holder, position):
+                    shared += self.aliases.members(holder)
         for v in shared:
             if v != new and self.defined_at.get(v, -1) <= position \
                     and self.last_use.get(v, -1) > position:
                 return False
         return True
+
+    def put_later(self, old: Var, holder: Var, position: int) -> bool:
+        """Does the container ``holder`` take ``old``'s storage only after ``position``, in
+        the same iteration of a loop that makes that storage anew in each iteration? Then
+        what it holds at ``position`` is earlier iterations' arrays, which writing into
+        ``old`` there leaves alone: a list gathering an adjoint built by index in each
+        iteration (``passes.batched``)."""
+        loops = self.loops_at.get(position, ())
+        if not loops:
+            return False
+        start, end = loops[-1]
+        members = set(self.aliases.members(old))
+        if not all(start < self.defined_at.get(m, -1) <= end for m in members):
+            return False  # storage that may outlive an iteration
+        containers = set(self.aliases.members(holder))
+        puts = [at for container, item, at in self.aliases.held
+                if container in containers and item in members]
+        return bool(puts) and all(position < at <= end for at in puts)
 
     def tick(self) -> int:
         self.clock += 1
@@ -540,7 +560,10 @@ class _Liveness:
             if isinstance(stmt, Op):
                 for r in stmt.results:
                     self.define(r, start)
+                self.aliases.at = start
                 self.aliases.op(stmt)
+                if late:
+                    self.loops_at[start] = loops
                 if self.accumulation(stmt, loops):  # the sum may be the old array
                     self.aliases.union(stmt.result, stmt.args[0])
                     self.in_place_ops.append((stmt, start))
@@ -615,6 +638,8 @@ class _Aliases:
         self.outside: set[Var] = set()
         self.facts = facts  # a number shares no storage with anything
         self.holders: dict[Var, set[Var]] = {}  # item -> containers holding it
+        self.held: list[tuple[Var, Var, int]] = []  # (container, item, position it was put)
+        self.at = -1  # the position of the op being walked
         self.items: dict[Var, set[Var]] = {}  # list or tuple -> the items it may hold
 
     def find(self, v: Var) -> Var:
@@ -640,6 +665,10 @@ class _Aliases:
 
     def number(self, v: Var) -> bool:
         return self.facts is not None and self.facts.scalar(v)
+
+    def hold(self, item: Var, containers: tuple[Var, ...]) -> None:
+        self.holders.setdefault(item, set()).update(containers)
+        self.held.extend((c, item, self.at) for c in containers)
 
     def foreign(self, v: object) -> None:
         if isinstance(v, Var) and not self.number(v):
@@ -675,7 +704,7 @@ class _Aliases:
         elif op.prim is Prim.GETITEM and self.facts is not None \
                 and self.facts.is_list(op.args[0]):  # an item of a list: held, not a view
             if not self.number(op.result):
-                self.holders.setdefault(op.result, set()).add(op.args[0])
+                self.hold(op.result, (op.args[0],))
         elif op.prim in (Prim.LIST, Prim.TUPLE, Prim.APPEND, Prim.SETITEM):
             # a container holds its items: writing into an item changes the container,
             # but appending to a list changes no item
@@ -684,7 +713,7 @@ class _Aliases:
             items = op.args if op.prim in (Prim.LIST, Prim.TUPLE) else op.args[1:2]
             for item in items:
                 if isinstance(item, Var) and not self.number(item):
-                    self.holders.setdefault(item, set()).update(op.results)
+                    self.hold(item, op.results)
             held = set(self.items.get(op.args[0], ())) if op.prim in (
                 Prim.APPEND, Prim.SETITEM) and op.args else set()
             held.update(item for item in items if isinstance(item, Var))

@@ -1334,6 +1334,9 @@ class _Lowerer:
         if getattr(callee, "__s2sad_helper__", None) == "_row_of" and len(node.args) == 3 \
                 and not node.keywords:  # _row_of(g, i, x): zeros like x, to add into g at i
             return self.emit(Prim.ZEROS, (self.expr(node.args[2]),), node, into)
+        if getattr(callee, "__s2sad_helper__", None) in _SUMMED_PRODUCTS \
+                and len(node.args) == 3 and not node.keywords:
+            return self.summed_products(_SUMMED_PRODUCTS[callee.__s2sad_helper__], node, into)
         if prim is None and isinstance(callee, (types.FunctionType, StaticFunction)):
             return self.user_call(node, callee, label, into, n_results)
         if prim is None:
@@ -1368,6 +1371,32 @@ class _Lowerer:
                 f"`{label}` is supported with {expected} argument(s), got {len(args)}")
         return self.emit(prim, tuple(args), node, into)
 
+
+    def summed_products(self, prim: Prim, node: gast.Call, into: Var | None) -> Var:
+        """``_matmul_grad_b_sum(gs, lefts, b)``, which generated code calls after a loop
+        (``passes.batched``), read as the sum it computes: zeros like ``b``, then a loop
+        adding ``_matmul_grad_b(gs[k], lefts[k], b)`` for each k (``_matmul_grad_a_sum(gs,
+        a, rights)`` likewise), whose derivative is its terms'. The helper's stacking is
+        the same sum computed faster; its derivative is not needed twice."""
+        gs, second, third = (self.expr(a) for a in node.args)
+        fixed = third if prim is Prim.MATMUL_GRAD_B else second
+        count = self.emit(Prim.LEN, (gs,), node)
+        zeros = self.emit(Prim.ZEROS, (fixed,), node)
+        index, total = self.names.temp(), self.names.temp()
+        self.numbers.add(index)
+        outside, self.body = self.body, []
+        at = (("index", Const("_")),)
+        g = self.emit(Prim.GETITEM, (gs, index), node, params=at)
+        item = self.emit(Prim.GETITEM, (third if prim is Prim.MATMUL_GRAD_A else second,
+                                        index), node, params=at)
+        term = self.emit(prim, (g, item, third) if prim is Prim.MATMUL_GRAD_B
+                         else (g, second, item), node)
+        added = self.emit(Prim.ADD, (total, term), node)
+        body, self.body = tuple(self.body), outside
+        result = into if into is not None else self.names.temp()
+        self.body.append(For((result,), Const(0), count, Const(1), (zeros,),
+                             Region((index, total), body, (added,)), self.src.loc(node)))
+        return result
 
     def user_call(self, node: gast.Call, callee: object, label: str, into: Var | None,
                   n_results: int) -> Value:
@@ -1659,6 +1688,9 @@ def _generated_helper(callee: object) -> Prim | None:
 
 
 _HELPER_PRIMS = {p.spec.call: p for p in Prim if p.spec.call and p.spec.call.startswith("_")}
+# helpers summing a product's adjoint over a loop's iterations, read as that loop
+_SUMMED_PRODUCTS = {"_matmul_grad_b_sum": Prim.MATMUL_GRAD_B,
+                    "_matmul_grad_a_sum": Prim.MATMUL_GRAD_A}
 _HELPER_PRIMS["_add_into"] = Prim.ADD  # `a + b`, computed into a's array where it can be
 
 

@@ -209,6 +209,10 @@ class Prim(enum.Enum):
     UNCONCATENATE = "unconcatenate"  # the adjoint of np.concatenate: the pieces
     MATMUL_GRAD_A = "matmul_grad_a"  # the adjoint of a in a @ b
     MATMUL_GRAD_B = "matmul_grad_b"  # the adjoint of b in a @ b
+    # the adjoint of a fixed b (a) read by `a @ b` in every iteration of a loop, summed
+    # after it: the sum of matmul_grad_b over lists of the iterations' g and a (passes.batched)
+    MATMUL_GRAD_B_SUM = "matmul_grad_b_sum"
+    MATMUL_GRAD_A_SUM = "matmul_grad_a_sum"
     EXTREMUM_GRAD = "extremum_grad"  # the adjoint of max/min over axis
     PROD_GRAD = "prod_grad"
     DOT_GRAD_A = "dot_grad_a"
@@ -456,6 +460,9 @@ SPEC.update({
                               keywords=(("axis", 0),)),
     P.MATMUL_GRAD_A: PrimSpec(None, (3, 3), call="_matmul_grad_a", diff=(0, 2)),
     P.MATMUL_GRAD_B: PrimSpec(None, (3, 3), call="_matmul_grad_b", diff=(0, 1)),
+    # put in after differentiation, read back as the loop they sum (frontend): no rules
+    P.MATMUL_GRAD_B_SUM: PrimSpec(None, (3, 3), call="_matmul_grad_b_sum", diff=(0, 1)),
+    P.MATMUL_GRAD_A_SUM: PrimSpec(None, (3, 3), call="_matmul_grad_a_sum", diff=(0, 2)),
     P.EXTREMUM_GRAD: PrimSpec(None, (3, 3), call="_extremum_grad", diff=(0,),
                               keywords=_AXIS),
     P.PROD_GRAD: PrimSpec(None, (2, 2), call="_prod_grad", keywords=_AXIS),

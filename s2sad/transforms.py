@@ -32,8 +32,8 @@ from .ir import (
     substitute_function,
     verify,
 )
+from .passes import batched, cleanup, dce, forward, reverse, shapes
 from .passes import checkpoint as checkpoint_pass
-from .passes import cleanup, dce, forward, reverse, shapes
 from .primitives import Prim
 
 KINDS = ("grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "hessian")
@@ -116,6 +116,8 @@ def derive(lowered: Lowered, kind: str, wrt: object = 0, check: bool | None = No
     fn = cleanup(fn, scalars, primal=all_names(primal))
     if kind in ("grad", "vjp"):
         fn = _value_if_cheap(fn, facts)
+    if kind in ("grad", "value_and_grad", "vjp"):
+        fn = batched.run(fn)  # weight adjoints summed after their loops
     _checked(fn, "cleanup", check)
     _trace(trace, "cleanup", fn)
     return Derivative(fn, _emit([fn], lowered, calls, names))
