@@ -23,6 +23,7 @@ import math
 import re
 import tokenize
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import gast
@@ -364,6 +365,17 @@ class _Lowerer:
                     errors.UnsupportedSyntax, sub,
                     f"this `{what}` cannot be turned into a flag (every `return` in a loop "
                     f"must return a value, the same number of values each time)")
+        kept = _kept_then_written(node.body, lambda name: self.is_number(self.env.get(name)))
+        if kept is not None:
+            container, item, append, write = kept
+            line = self.src.loc(append).lineno
+            raise self.src.error(
+                errors.UnsupportedSyntax, write,
+                f"`{item}` is written into here, and `{container}.append({item})` (line "
+                f"{line}) took its array on an earlier trip: Python shows this write "
+                f"through `{container}`, s2sad keeps the two apart; append a copy "
+                f"(`{container}.append({item}.copy())`), or give `{item}` a new array in "
+                f"the loop before writing into it")
         written = _assigned_in(inside)
         assigned = [n for n in written if n not in self.stacks]
         for name in _augmented_in(inside):  # `a += y` may change the names for a's array
@@ -655,6 +667,12 @@ class _Lowerer:
                 var = self.names.fresh(name)
                 self.emit(Prim.APPEND, (self.env[name], item), stmt, var)
                 self.env[name] = var
+                given = call.args[0]
+                if isinstance(given, gast.Name) and given.id in self.env \
+                        and not self.is_number(item):  # the list holds that very array
+                    line = self.src.loc(stmt).lineno
+                    self.link(given.id, f"was appended to `{name}` (line {line})",
+                              name, f"holds `{given.id}` (line {line})")
                 return
             self.expr(stmt.value)  # evaluated for its errors; the value is unused
         elif isinstance(stmt, gast.Pass):
@@ -933,6 +951,10 @@ class _Lowerer:
                         f"s2sad reads it as `{name} = {name} {op} ...`; write that if "
                         f"`{other}` should not change, or make a copy (`.copy()`) where "
                         f"`{name}` gets its array")
+            elif relation.startswith("holds "):  # xs.append(a), then a written into
+                what = (f"`{name}` was written into at line {line}: Python shows that write "
+                        f"through `{other}`, s2sad keeps the two apart; append a copy "
+                        f"(`.copy()`) to `{other}`")
             else:
                 what = (f"`{name}` was written into at line {line}: Python shows that write "
                         f"through `{other}`, s2sad keeps the two apart; make `{other}` a "
@@ -1742,6 +1764,59 @@ def _always_returns(statements: list[gast.stmt]) -> bool:
 
 
 _VIEW_CALLS = {"reshape", "ravel", "transpose", "squeeze", "expand_dims", "broadcast_to"}
+
+
+def _kept_then_written(body: list[gast.stmt], number: Callable[[str], bool]
+                       ) -> tuple[str, str, gast.AST, gast.AST] | None:
+    """In a loop body, ``xs.append(a)`` and a write into ``a`` (``a[i] = v``, ``a[i] += v``,
+    ``a += v``, ``np.add.at(a, ...)``) that the next trip reaches with ``a`` still naming
+    the array ``xs`` took: no statement of the body between them (going round the loop)
+    binds ``a`` to a new array. Python shows that write through ``xs``; s2sad would not.
+    (Within one trip, an append then a write is caught by the links ``written`` follows.)
+    ``number(a)``: ``a`` holds a number, which ``a += v`` binds anew. Returns (xs, a, the
+    append, the write) for the first such pair, else None."""
+    appends: list[tuple[int, str, str, gast.AST]] = []  # (statement, xs, a, the call)
+    writes: list[tuple[int, str, gast.AST]] = []
+    fresh: dict[str, list[int]] = {}  # a new array bound: the body's statements
+    inner: dict[str, set[int]] = {}  # ... and the statements holding such a binding deeper
+    for k, stmt in enumerate(body):
+        for node in _nodes(stmt):
+            if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                    and not isinstance(node.value, (gast.Name, gast.Subscript)) \
+                    and _view_base(node.value) is None:  # a new array (or number), or items
+                for name in _targets(node.targets[0]):
+                    if node is stmt:
+                        fresh.setdefault(name, []).append(k)
+                    else:
+                        inner.setdefault(name, set()).add(k)
+        for node in _nodes(stmt):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                    and node.func.attr == "append" and isinstance(node.func.value, gast.Name) \
+                    and len(node.args) == 1 and isinstance(node.args[0], gast.Name):
+                appends.append((k, node.func.value.id, node.args[0].id, node))
+            target = node.target if isinstance(node, gast.AugAssign) else \
+                node.targets[0] if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                else node.args[0] if isinstance(node, gast.Call) and node.args \
+                and _dotted(node.func) in ("np.add.at", "numpy.add.at") else None
+            if isinstance(node, gast.Assign) and not isinstance(target, gast.Subscript) \
+                    or isinstance(target, gast.Name) and number(target.id):
+                continue
+            while isinstance(target, gast.Subscript):
+                target = target.value
+            if isinstance(target, gast.Name):
+                writes.append((k, target.id, node))
+    for k_append, container, item, call in appends:
+        for k_write, name, node in writes:
+            if name != item:
+                continue
+            if k_append == k_write and k_append in inner.get(item, ()):
+                continue  # both in one compound statement that binds a new array: its own
+            between = [k for k in fresh.get(item, ())
+                       if (k_append < k < k_write if k_append < k_write
+                           else k > k_append or k < k_write)]
+            if not between:
+                return container, item, call, node
+    return None
 
 
 def _view_base(node: gast.expr) -> str | None:

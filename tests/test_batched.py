@@ -305,3 +305,49 @@ def test_an_array_a_list_takes_later_is_written_in_place_only_if_made_in_each_it
     exec(compile(source, "<emitted>", "exec"), namespace)
     # every row the list took keeps the value it had then (no two are one array)
     assert namespace["f"](np.zeros(2), 3)[:, 0].tolist() == [0.0, 1.0, 2.0]
+
+
+def rows_made_in_the_loop(x):
+    parts = []
+    for i in range(x.shape[0]):
+        row = np.zeros(3)
+        row[0] = x[i]
+        row[1] = 2.0 * x[i]
+        parts.append(row)
+    return np.sum(np.stack(parts) ** 2)
+
+
+def row_made_anew_after_each_append(x):
+    parts = []
+    row = np.zeros(3)
+    for i in range(x.shape[0]):
+        row[0] = x[i]
+        parts.append(row)
+        row = np.zeros(3)  # the next trip writes into a new array
+    return np.sum(np.stack(parts) ** 3)
+
+
+def rows_made_in_an_inner_loop(x):
+    parts = []
+    for i in range(2):
+        for j in range(x.shape[0]):
+            row = np.zeros(3)
+            row[0] = x[j] * (i + 1.0)
+            parts.append(row)
+    return np.sum(np.stack(parts) ** 2)
+
+
+@pytest.mark.parametrize("f", [rows_made_in_the_loop, row_made_anew_after_each_append,
+                               rows_made_in_an_inner_loop])
+def test_arrays_written_then_appended_in_a_loop(f):
+    """Each trip's array is a new one: the list keeps what each trip wrote (Python's
+    values), and the gradient is right. (An array appended and then
+    written on a later trip is refused: test_errors.)"""
+    x = np.array([0.5, -1.5, 2.0])
+    grad = s2sad.grad(f)
+    text = s2sad.source(grad)
+    primal = text[text.index(f"def grad_{f.__name__}"):text.index("# adjoint of")]
+    assert "row[0] = " in primal
+    # made in the body: no copy first (one carried around the loop keeps its copy)
+    assert (".copy()" in primal) == (f is row_made_anew_after_each_append)
+    assert array_close(grad(x), array_gradient(f, (x,), 0))

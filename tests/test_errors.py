@@ -293,6 +293,36 @@ CORPUS = [
             a[0] = 1.0
             return y
         """, U, 5, 11, "`y` has a view `a` (line 3)", "written into at line 4", "copy()"),
+    bad("write-into-an-appended-array", """
+        def f(x):
+            parts = []
+            row = x * 2.0
+            parts.append(row)
+            row[0] = 1.0
+            return parts[0]
+        """, U, 6, 11, "`parts` holds `row` (line 4)", "written into at line 5",
+        "append a copy"),
+    bad("write-into-an-array-appended-on-an-earlier-trip", """
+        def f(x):
+            parts = []
+            row = x * 2.0
+            for i in range(3):
+                row[0] = x[i]
+                parts.append(row)
+            return parts[0]
+        """, U, 5, 8, "`row` is written into here", "`parts.append(row)` (line 6)",
+        "parts.append(row.copy())"),
+    bad("write-into-an-array-appended-under-an-if", """
+        def f(x, c):
+            parts = [x]
+            row = x * 2.0
+            for i in range(3):
+                if c[i]:
+                    row[0] = x[i]
+                    parts.append(row)
+            return parts[0]
+        """, U, 6, 12, "`row` is written into here", "`parts.append(row)` (line 7)",
+        "parts.append(row.copy())"),
     bad("subscript-store-into-expression", """
         def f(x):
             y = x * 2.0
