@@ -64,7 +64,10 @@ def _block(body: tuple[Stmt, ...], names: Names, defs: dict) -> tuple[Stmt, ...]
     out: list[Stmt] = []
     changed = False
     for stmt in body:
-        new = map_regions(stmt, lambda r: _region(r, names, defs))
+        regions = regions_of(stmt)
+        inner = {id(r): _region(r, names, defs) for r in regions}
+        new = stmt if all(inner[id(r)] is r for r in regions) \
+            else map_regions(stmt, lambda r, inner=inner: inner[id(r)])
         if isinstance(new, For):
             summed = _summed(new, names, defs)
             if summed is not None:
