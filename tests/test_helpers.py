@@ -74,3 +74,22 @@ def test_add_into_is_plus(g, v):
     assert (got is g) == in_place
     if not in_place and type(g) is np.ndarray:
         assert np.array_equal(g, original)  # g untouched
+
+
+@pytest.mark.parametrize("spec, shapes", [
+    ("ijk,mik->mij", ((25, 10, 10), (1000, 25, 10))),   # GMM's: planned through BLAS
+    ("ijk,mik->mij", ((2, 3, 3), (4, 2, 3))),           # small: plain einsum
+    ("ij,jk->ik", ((300, 80), (80, 60))),
+    ("ij,j->i", ((3, 4), (4,))),
+    ("ij,jk->k", ((200, 30), (30, 40))),                 # i summed over the first alone
+])
+def test_einsum_grad_is_the_adjoint_on_either_path(spec, shapes):
+    """The adjoint of the first operand of np.einsum(spec, x, y): <g, einsum(dx, y)> is
+    <einsum_grad(g), dx> for every dx (the definition), large or small."""
+    rng = np.random.default_rng(len(spec))
+    x, y = (rng.normal(size=s) for s in shapes)
+    g = rng.normal(size=np.shape(np.einsum(spec, x, y)))
+    dx = rng.normal(size=x.shape)
+    got = helpers._einsum_grad(spec, g, y, x)
+    assert got.shape == x.shape
+    assert np.isclose(np.sum(got * dx), np.sum(g * np.einsum(spec, dx, y)), rtol=1e-11)

@@ -1114,3 +1114,49 @@ def test_simplify_seed_times_what_a_tape_gives_back() -> None:
             %4 = mul %3 s
             return (%1, %4)
     """)
+
+
+def test_simplify_scales_the_reduced_array_not_the_squared_one() -> None:
+    # the adjoint of np.sum(t ** 2, axis=1): 2 * t times g spread back over t's shape is
+    # t times (2 * g) spread: one operation on t's size instead of two; exact, since 2
+    # scales without rounding (dce takes the unread ones away). A constant that is not a
+    # power of two stays where it was.
+    check(simplify.run(ir("""\
+        def f(t, g, u):
+            %1 = unreduce g t axis=1
+            %2 = mul 2 t
+            %3 = mul %2 %1
+            %4 = unreduce g u axis=1
+            %5 = mul 3 u
+            %6 = mul %5 %4
+            return (%3, %6)
+    """)), """\
+        def f(t, g, u):
+            %1 = unreduce g t axis=1
+            %2 = mul 2 t
+            %7 = mul 2 g
+            %8 = unreduce %7 t axis=1
+            %3 = mul t %8
+            %4 = unreduce g u axis=1
+            %5 = mul 3 u
+            %6 = mul %5 %4
+            return (%3, %6)
+    """)
+
+
+def test_squares_summed_over_an_axis_differentiate_with_one_product() -> None:
+    import numpy as np
+
+    import s2sad
+
+    from .oracles import array_close, array_gradient
+
+    def rows_of_squares(x, w):
+        return np.sum(np.sum(x ** 2, axis=1) * w)
+
+    x, w = np.arange(12.0).reshape(3, 4) / 7, np.array([0.5, -1.0, 2.0])
+    grad = s2sad.grad(rows_of_squares, wrt=0)
+    text = s2sad.source(grad)
+    assert "2 * x" not in text and "x * t" in text
+    assert array_close(grad(x, w), array_gradient(rows_of_squares, (x, w), 0))
+    assert np.array_equal(grad(x, w), 2 * x * w[:, None])  # the same numbers: 2 is exact

@@ -60,11 +60,10 @@ def grad_stress(W, D):
     t6 = t5 * dstress_dstress
     # adjoint of: t4 = sq - D
     dstress_dsq = _unbroadcast(t6, sq)
-    # adjoint of: sq = np.sum(t3, axis=-1)
-    t5 = _unreduce(dstress_dsq, t3, axis=-1)
     # adjoint of: t3 = diff ** 2
-    t6 = 2 * diff
-    dstress_ddiff = t6 * t5
+    t5 = 2 * dstress_dsq
+    t6 = _unreduce(t5, t3, axis=-1)
+    dstress_ddiff = diff * t6
     # adjoint of: diff = t1 - t2
     t5 = _unbroadcast(dstress_ddiff, t1)
     t6 = _unbroadcast(dstress_ddiff, t2)

@@ -30,6 +30,7 @@ from ..ir import (
     Const,
     For,
     Function,
+    Names,
     Op,
     Region,
     Stmt,
@@ -69,6 +70,10 @@ class _Facts:
     def floats(self) -> set[Var]:
         return factor.floats(self.fn)
 
+    @functools.cached_property
+    def names(self) -> Names:
+        return Names.of(self.fn)
+
 
 def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var, Op],
           facts: _Facts) -> tuple[Stmt, ...]:
@@ -90,7 +95,10 @@ def _body(stmts: tuple[Stmt, ...], mapping: dict[Var, Value], defining: dict[Var
                 continue
             better = _simplify(stmt, defining, facts)
             while isinstance(better, _Rewrite):  # the same value, computed more cheaply
-                stmt = Op(stmt.results, better.prim, better.args, (), stmt.loc)
+                for extra in better.before:
+                    defining[extra.result] = extra
+                    body.append(extra)
+                stmt = Op(stmt.results, better.prim, better.args, better.params, stmt.loc)
                 better = _simplify(stmt, defining, facts)
             if better is not None:
                 if stmt.result.is_temp:
@@ -152,6 +160,8 @@ def _power_of_two(c: Value) -> bool:
 class _Rewrite:
     prim: Prim
     args: tuple[Value, ...]
+    params: tuple = ()
+    before: tuple[Op, ...] = ()  # ops giving new temporaries that ``args`` read
 
 
 def _is(v: Value, number: float) -> bool:
@@ -199,6 +209,20 @@ def _simplify(op: Op, defining: dict[Var, Op], known: _Facts) -> Value | _Rewrit
                     scaled = _fold(Prim.MUL, a, g)
                     if scaled is not None:
                         return _Rewrite(Prim.UNREDUCE, (scaled, spread.args[1]))
+        for a, b in ((x, y), (y, x)):  # (c * t) * spread g is t * spread(c * g)
+            scaled = defining.get(a) if isinstance(a, Var) and a.is_temp else None
+            small = defining.get(b) if isinstance(b, Var) else None
+            if scaled is not None and scaled.prim is Prim.MUL \
+                    and _power_of_two(scaled.args[0]) and small is not None \
+                    and small.prim is Prim.UNREDUCE and not known.shapes.scalar(small.args[0]):
+                # c scales the reduced array, not t's: the adjoint of np.sum(t ** 2, axis)
+                # with one array operation fewer; c a power of two, the same numbers
+                c, t = scaled.args
+                product, spread = known.names.temp(), known.names.temp()
+                return _Rewrite(Prim.MUL, (t, spread), before=(
+                    Op((product,), Prim.MUL, (c, small.args[0]), (), op.loc),
+                    Op((spread,), Prim.UNREDUCE, (product, *small.args[1:]), small.params,
+                       small.loc)))
         for a, b in ((x, y), (y, x)):  # (c1 * t) * c2 is (c1 * c2) * t, exactly
             inner = defining.get(b) if isinstance(b, Var) and b.is_temp else None
             if isinstance(a, Const) and inner is not None and inner.prim is Prim.MUL \
