@@ -1393,13 +1393,12 @@ class _Lowerer:
                 f"`{label}` is supported with {expected} argument(s), got {len(args)}")
         return self.emit(prim, tuple(args), node, into)
 
-
     def summed_products(self, prim: Prim, node: gast.Call, into: Var | None) -> Var:
         """``_matmul_grad_b_sum(gs, lefts, b)``, which generated code calls after a loop
         (``passes.batched``), read as the sum it computes: zeros like ``b``, then a loop
         adding ``_matmul_grad_b(gs[k], lefts[k], b)`` for each k (``_matmul_grad_a_sum(gs,
-        a, rights)`` likewise), whose derivative is its terms'. The helper's stacking is
-        the same sum computed faster; its derivative is not needed twice."""
+        a, rights)`` likewise), whose derivative is its terms'. (The helper stacks the
+        iterations where that gives the same sum faster; the derivative needs the sum.)"""
         gs, second, third = (self.expr(a) for a in node.args)
         fixed = third if prim is Prim.MATMUL_GRAD_B else second
         count = self.emit(Prim.LEN, (gs,), node)
