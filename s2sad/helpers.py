@@ -175,10 +175,16 @@ def _matmul_grad_b_sum(gs, lefts, b):
     where each iteration of a loop computes `a @ b` with the same b. Where the lefts have
     one shape and b at most two axes, the stacked iterations are one batch of `a @ b`, and
     one matrix product gives the sum (as cuDNN sums an LSTM's weight gradient over its
-    time steps) instead of an outer product and an addition per iteration."""
+    time steps) instead of an outer product and an addition per iteration. 4096
+    iterations at a time: the stacked copies stay small beside the lists."""
     if len(gs) > 1 and np.ndim(b) <= 2:
         try:
-            return _matmul_grad_b(np.stack(gs), np.stack(lefts), b)
+            total = None
+            for start in range(0, len(gs), 4096):
+                part = _matmul_grad_b(np.stack(gs[start:start + 4096]),
+                                      np.stack(lefts[start:start + 4096]), b)
+                total = part if total is None else total + part
+            return total
         except ValueError:  # the iterations' shapes differ
             pass
     if not gs:  # no iteration: no adjoint, zeros shaped like b
@@ -196,7 +202,12 @@ def _matmul_grad_a_sum(gs, a, rights):
     if len(gs) > 1 and np.ndim(a) <= 2:
         try:
             axis = -1 if np.ndim(rights[0]) == 1 else 0
-            return _matmul_grad_a(np.stack(gs, axis), a, np.stack(rights, axis))
+            total = None
+            for start in range(0, len(gs), 4096):
+                part = _matmul_grad_a(np.stack(gs[start:start + 4096], axis), a,
+                                      np.stack(rights[start:start + 4096], axis))
+                total = part if total is None else total + part
+            return total
         except ValueError:  # the iterations' shapes differ
             pass
     if not gs:

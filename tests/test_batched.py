@@ -351,3 +351,19 @@ def test_arrays_written_then_appended_in_a_loop(f):
     # made in the body: no copy first (one carried around the loop keeps its copy)
     assert (".copy()" in primal) == (f is row_made_anew_after_each_append)
     assert array_close(grad(x), array_gradient(f, (x,), 0))
+
+
+def test_many_iterations_are_stacked_a_part_at_a_time():
+    """More than 4096 iterations: summed over parts of 4096 stacked at a time (the copies
+    stay small), the same sum."""
+    rng = np.random.default_rng(11)
+    W = rng.normal(size=(3, 2))
+    lefts = [rng.normal(size=3) for _ in range(9000)]
+    gs = [rng.normal(size=2) for _ in range(9000)]
+    expected = sum(np.multiply.outer(a, g) for a, g in zip(lefts, gs))
+    assert np.allclose(_matmul_grad_b_sum(gs, lefts, W), expected, rtol=1e-12, atol=1e-10)
+    rights = lefts
+    gs_a = [rng.normal(size=2) for _ in range(9000)]
+    expected_a = sum(np.multiply.outer(g, b) for g, b in zip(gs_a, rights))
+    assert np.allclose(_matmul_grad_a_sum(gs_a, W.T, rights), expected_a, rtol=1e-12,
+                       atol=1e-10)
