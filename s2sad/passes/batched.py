@@ -2,8 +2,8 @@
 
 A loop that computes ``a @ W`` in every iteration with the same ``W`` (an RNN's weights)
 has, in its adjoint, ``dW = dW + _matmul_grad_b(g, a, W)`` in every iteration of the
-reversed loop: an outer product and an addition of ``W``'s size each time, most of an
-LSTM gradient's time. The sum over the iterations is one matrix product of the
+reversed loop: an outer product and an addition of ``W``'s size each time, a quarter of
+an LSTM gradient's time. The sum over the iterations is one matrix product of the
 iterations stacked (their ``a`` as the rows of one matrix, their ``g`` as the rows of
 another), the way cuDNN computes an LSTM's weight gradient after its time loop. So::
 
