@@ -974,9 +974,7 @@ class _Printer:
             where = where.rstrip(",") + ","
         if where.startswith("(") and where.endswith(")") and "," in where:
             where = where[1:-1]
-        if op.prim is Prim.SETITEM:
-            return lines + [f"{target}[{where}] = {value}"]
-        if op.result in self.assigned:
+        if op.prim is Prim.SETITEM or op.result in self.assigned:  # (zeros there: first_writes)
             return lines + [f"{target}[{where}] = {value}"]
         if dict(op.params).get("unique", Const(False)).value:
             return lines + [f"{target}[{where}] += {value}"]

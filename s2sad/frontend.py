@@ -1353,12 +1353,12 @@ class _Lowerer:
         callee = self.resolve(node.func)
         label = _dotted(node.func) or "this function"
         prim = prim_of_callable(callee) or _generated_helper(callee)
-        if getattr(callee, "__s2sad_helper__", None) == "_row_of" and len(node.args) == 3 \
+        helper = getattr(callee, "__s2sad_helper__", None)
+        if helper == "_row_of" and len(node.args) == 3 \
                 and not node.keywords:  # _row_of(g, i, x): zeros like x, to add into g at i
             return self.emit(Prim.ZEROS, (self.expr(node.args[2]),), node, into)
-        if getattr(callee, "__s2sad_helper__", None) in _SUMMED_PRODUCTS \
-                and len(node.args) == 3 and not node.keywords:
-            return self.summed_products(_SUMMED_PRODUCTS[callee.__s2sad_helper__], node, into)
+        if helper in _SUMMED_PRODUCTS and len(node.args) == 3 and not node.keywords:
+            return self.summed_products(_SUMMED_PRODUCTS[helper], node, into)
         if prim is None and isinstance(callee, (types.FunctionType, StaticFunction)):
             return self.user_call(node, callee, label, into, n_results)
         if prim is None:
@@ -1399,19 +1399,18 @@ class _Lowerer:
         adding ``_matmul_grad_b(gs[k], lefts[k], b)`` for each k (``_matmul_grad_a_sum(gs,
         a, rights)`` likewise), whose derivative is its terms'. (The helper stacks the
         iterations where that gives the same sum faster; the derivative needs the sum.)"""
-        gs, second, third = (self.expr(a) for a in node.args)
-        fixed = third if prim is Prim.MATMUL_GRAD_B else second
+        args = [self.expr(a) for a in node.args]
+        fixed_at = 2 if prim is Prim.MATMUL_GRAD_B else 1  # (gs, lefts, b) or (gs, a, rights)
+        gs, fixed, items = args[0], args[fixed_at], args[3 - fixed_at]
         count = self.emit(Prim.LEN, (gs,), node)
         zeros = self.emit(Prim.ZEROS, (fixed,), node)
         index, total = self.names.temp(), self.names.temp()
         self.numbers.add(index)
         outside, self.body = self.body, []
         at = (("index", Const("_")),)
-        g = self.emit(Prim.GETITEM, (gs, index), node, params=at)
-        item = self.emit(Prim.GETITEM, (third if prim is Prim.MATMUL_GRAD_A else second,
-                                        index), node, params=at)
-        term = self.emit(prim, (g, item, third) if prim is Prim.MATMUL_GRAD_B
-                         else (g, second, item), node)
+        args[0] = self.emit(Prim.GETITEM, (gs, index), node, params=at)
+        args[3 - fixed_at] = self.emit(Prim.GETITEM, (items, index), node, params=at)
+        term = self.emit(prim, tuple(args), node)
         added = self.emit(Prim.ADD, (total, term), node)
         body, self.body = tuple(self.body), outside
         result = into if into is not None else self.names.temp()
@@ -1788,22 +1787,13 @@ def _kept_then_written(body: list[gast.stmt], number: Callable[[str], bool]
                         fresh.setdefault(name, []).append(k)
                     else:
                         inner.setdefault(name, set()).add(k)
-        for node in _nodes(stmt):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
                     and node.func.attr == "append" and isinstance(node.func.value, gast.Name) \
                     and len(node.args) == 1 and isinstance(node.args[0], gast.Name):
                 appends.append((k, node.func.value.id, node.args[0].id, node))
-            target = node.target if isinstance(node, gast.AugAssign) else \
-                node.targets[0] if isinstance(node, gast.Assign) and len(node.targets) == 1 \
-                else node.args[0] if isinstance(node, gast.Call) and node.args \
-                and _dotted(node.func) in ("np.add.at", "numpy.add.at") else None
-            if isinstance(node, gast.Assign) and not isinstance(target, gast.Subscript) \
-                    or isinstance(target, gast.Name) and number(target.id):
-                continue
-            while isinstance(target, gast.Subscript):
-                target = target.value
-            if isinstance(target, gast.Name):
-                writes.append((k, target.id, node))
+            name = _written_into(node)
+            if name is not None and not number(name):
+                writes.append((k, name, node))
     for k_append, container, item, call in appends:
         for k_write, name, node in writes:
             if name != item:
@@ -1816,6 +1806,24 @@ def _kept_then_written(body: list[gast.stmt], number: Callable[[str], bool]
             if not between:
                 return container, item, call, node
     return None
+
+
+def _written_into(node: gast.AST) -> str | None:
+    """The name whose array ``node`` writes into: ``a[i] = v``, ``a[i] += v``, ``a += v``
+    (in place where ``a`` holds an array), ``np.add.at(a, ...)``; else None."""
+    if isinstance(node, gast.AugAssign):
+        target = node.target
+    elif isinstance(node, gast.Assign) and len(node.targets) == 1 \
+            and isinstance(node.targets[0], gast.Subscript):
+        target = node.targets[0]
+    elif isinstance(node, gast.Call) and node.args \
+            and _dotted(node.func) in ("np.add.at", "numpy.add.at"):
+        target = node.args[0]
+    else:
+        return None
+    while isinstance(target, gast.Subscript):
+        target = target.value
+    return target.id if isinstance(target, gast.Name) else None
 
 
 def _view_base(node: gast.expr) -> str | None:

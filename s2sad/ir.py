@@ -325,6 +325,33 @@ def regions_of(stmt: Stmt) -> tuple[Region, ...]:
     return ()
 
 
+def defined_inside(region: Region) -> set[Var]:
+    """Every value a region defines: its params and the results of its statements, nested
+    regions included."""
+    found = set(region.params)
+    for stmt in region.body:
+        found.update(results_of(stmt))
+        for inner in regions_of(stmt):
+            found |= defined_inside(inner)
+    return found
+
+
+def defining_ops(fn: Function) -> dict[Var, Op]:
+    """Each value an op computes -> that op, regions included."""
+    found: dict[Var, Op] = {}
+
+    def walk(body: tuple[Stmt, ...]) -> None:
+        for stmt in body:
+            if isinstance(stmt, Op):
+                for r in stmt.results:
+                    found[r] = stmt
+            for region in regions_of(stmt):
+                walk(region.body)
+
+    walk(fn.body)
+    return found
+
+
 def map_regions(stmt: Stmt, f) -> Stmt:
     """``stmt`` with ``f(region)`` in place of each of its regions."""
     if isinstance(stmt, If):

@@ -21,26 +21,25 @@ from s2sad.helpers import _matmul_grad_a_sum, _matmul_grad_b_sum
 from .oracles import array_close, array_gradient
 
 
-def _adjoint_of_b(pairs, b):
-    """sum over (g, a) of d<g, a @ b>/db, one entry of b at a time: <g, a @ e> for each
-    unit array e (exact: the map is linear in b)."""
-    b = np.asarray(b, dtype=np.float64)
-    total = np.zeros(b.shape)
-    for k in np.ndindex(b.shape):
-        unit = np.zeros(b.shape)
+def _adjoint(fixed, pairs, product):
+    """The sum over (g, other) of d<g, product(fixed, other)>/d fixed, one entry of fixed at
+    a time: <g, product(e, other)> for each unit array e (exact: the map is linear)."""
+    fixed = np.asarray(fixed, dtype=np.float64)
+    total = np.zeros(fixed.shape)
+    for k in np.ndindex(fixed.shape):
+        unit = np.zeros(fixed.shape)
         unit[k] = 1.0
-        total[k] = sum(float(np.sum(np.asarray(g) * (np.asarray(a) @ unit))) for g, a in pairs)
+        total[k] = sum(float(np.sum(np.asarray(g) * product(unit, np.asarray(other))))
+                       for g, other in pairs)
     return total
+
+
+def _adjoint_of_b(pairs, b):
+    return _adjoint(b, pairs, lambda unit, a: a @ unit)
 
 
 def _adjoint_of_a(pairs, a):
-    a = np.asarray(a, dtype=np.float64)
-    total = np.zeros(a.shape)
-    for k in np.ndindex(a.shape):
-        unit = np.zeros(a.shape)
-        unit[k] = 1.0
-        total[k] = sum(float(np.sum(np.asarray(g) * (unit @ np.asarray(b)))) for g, b in pairs)
-    return total
+    return _adjoint(a, pairs, lambda unit, b: unit @ b)
 
 
 # (the shapes of the iterations' left operands, the fixed right operand's shape): every

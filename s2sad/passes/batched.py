@@ -38,6 +38,8 @@ from ..ir import (
     Region,
     Stmt,
     Var,
+    defined_inside,
+    defining_ops,
     map_regions,
     region_uses,
     regions_of,
@@ -53,9 +55,7 @@ _SUMMED = {Prim.MATMUL_GRAD_B: (Prim.MATMUL_GRAD_B_SUM, 2),
 
 def run(fn: Function) -> Function:
     names = Names.of(fn)
-    defs: dict[Var, Op] = {}
-    for stmt in fn.body:
-        _ops(stmt, defs)
+    defs = defining_ops(fn)
     body = _block(fn.body, names, defs)
     return fn if body is fn.body else dce.run(fn.replace(body=body))  # the zeros it summed to
 
@@ -88,9 +88,7 @@ def _summed(loop: For, names: Names, defs: dict) -> list[Stmt] | None:
     """The loop with its weights' adjoints gathered and summed after it, or None."""
     params = loop.body.params
     carried = {p: k for k, p in enumerate(params) if k > 0}
-    inside = set(params)
-    for stmt in loop.body.body:
-        _defined(stmt, inside)
+    inside = defined_inside(loop.body)
     uses = Counter(v for v in region_uses(loop.body) if isinstance(v, Var))
     position = {v: k for k, stmt in enumerate(loop.body.body) for v in results_of(stmt)}
     found = []  # (term op, add op, carried index)
@@ -152,13 +150,14 @@ def _summed(loop: For, names: Names, defs: dict) -> list[Stmt] | None:
     for op, add, k in found:
         prim, fixed_at = _SUMMED[op.prim]
         (_, _, _, gs), (_, _, _, others) = lists[id(op)]
-        total = names.temp()
-        args = (gs, op.args[fixed_at], others) if fixed_at == 1 \
-            else (gs, others, op.args[fixed_at])
+        # the term's operands, each iteration's now a list: (gs, lefts, b) or (gs, a, rights)
+        args = tuple(a if j == fixed_at else gs if j == 0 else others
+                     for j, a in enumerate(op.args))
         init = loop.inits[k - 1]
         if _zeros_like(init, defs) is op.args[fixed_at]:  # W's adjoint starts here: no `0 +`
             after.append(Op((loop.results[k - 1],), prim, args, (), op.loc))
             continue
+        total = names.temp()
         after.append(Op((total,), prim, args, (), op.loc))
         operands = (init, total) if add.args[0] is params[k] else (total, init)
         after.append(Op((loop.results[k - 1],), Prim.ADD, operands, (), add.loc))
@@ -173,17 +172,3 @@ def _zeros_like(v: object, defs: dict[Var, Op]) -> object:
     return op.args[0] if op is not None and op.prim is Prim.ZEROS_LIKE else None
 
 
-def _ops(stmt: Stmt, into: dict[Var, Op]) -> None:
-    if isinstance(stmt, Op):
-        into.update((r, stmt) for r in stmt.results)
-    for region in regions_of(stmt):
-        for inner in region.body:
-            _ops(inner, into)
-
-
-def _defined(stmt: Stmt, into: set) -> None:
-    into.update(results_of(stmt))
-    for region in regions_of(stmt):
-        into.update(region.params)
-        for inner in region.body:
-            _defined(inner, into)

@@ -17,29 +17,20 @@ are apart before clamping select entries that are apart.
 from __future__ import annotations
 
 from .. import index
-from ..ir import Const, Function, Op, Stmt, Value, Var, regions_of
+from ..ir import Const, Function, Value, Var, defining_ops
 from ..primitives import Prim
 from . import tapes
 
 Bound = tuple  # (k, s): k * s for a value s that is never negative; (k, None): the literal k
 _END = ("end",)  # a slice without an upper bound
 
-Region = tuple  # (pattern, operands) of one index write
+Write = tuple  # (pattern, operands) of one index write
 
 
 class Extents:
     def __init__(self, fn: Function) -> None:
-        self.defining: dict[Var, Op] = {}
-        self._collect(fn.body)
+        self.defining = defining_ops(fn)
         self.pushed = tapes.given_back(fn)  # a popped value -> what its push put there
-
-    def _collect(self, body: tuple[Stmt, ...]) -> None:
-        for stmt in body:
-            if isinstance(stmt, Op):
-                for r in stmt.results:
-                    self.defining[r] = stmt
-            for region in regions_of(stmt):
-                self._collect(region.body)
 
     def origin(self, v: Value) -> Value:
         """``v`` followed back through copies and the tape."""
@@ -87,7 +78,7 @@ class Extents:
                         return (k.value, s)
         return None
 
-    def apart(self, a: Region, b: Region) -> bool:
+    def apart(self, a: Write, b: Write) -> bool:
         """Do the index writes ``a`` and ``b`` (pattern, operands) touch different entries?"""
         axes_a, axes_b = self._axes(*a), self._axes(*b)
         for part_a, part_b in zip(axes_a, axes_b):

@@ -75,6 +75,7 @@ from ..ir import (
     Value,
     Var,
     While,
+    defined_inside,
     out_values,
     region_uses,
     regions_of,
@@ -516,7 +517,7 @@ class _Reverse:
         params = stmt.body.params[first:]
         active = [k for k in range(len(stmt.results))
                   if self.facts.active(stmt.results[k]) or self.facts.active(params[k])]
-        inside = _defined_inside(stmt.body)
+        inside = defined_inside(stmt.body)
         outer = [v for v in dict.fromkeys(region_uses(stmt.body))
                  if self.facts.active(v) and v not in inside and v not in params]
         if not any(stmt.results[k] in scope.adjoint for k in active) \
@@ -591,7 +592,7 @@ class _Reverse:
         (``_checkpointed``: binomial checkpointing)."""
         first = 1 if isinstance(stmt, For) else 0
         carried = stmt.body.params[first:]
-        inside = _defined_inside(stmt.body)
+        inside = defined_inside(stmt.body)
         invariants = [v for v in dict.fromkeys(region_uses(stmt.body))
                       if isinstance(v, Var) and v not in inside]
         index = stmt.body.params[0] if first else self.names.fresh("_")
@@ -656,15 +657,6 @@ class _Reverse:
 
 def _vars(values: object) -> set[Var]:
     return {v for v in values if isinstance(v, Var)}
-
-
-def _defined_inside(region: Region) -> set[Var]:
-    found = set(region.params)
-    for stmt in region.body:
-        found.update(results_of(stmt))
-        for inner in regions_of(stmt):
-            found |= _defined_inside(inner)
-    return found
 
 
 _STRUCTURAL = {Prim.GETITEM, Prim.SETITEM, Prim.INDEX_ADD, Prim.LIST, Prim.TUPLE, Prim.APPEND,
